@@ -1,0 +1,1 @@
+"""flowconsole's terminal operations console and command-line interface."""

@@ -1,0 +1,390 @@
+"""The event bus: publish/subscribe that every part of the engine rides on.
+
+Design, and which lock guards what:
+
+* Subscriptions live in copy-on-write tuples. ``_lock`` guards writers
+  (subscribe, unsubscribe) and the per-type dispatch cache; ``publish`` reads
+  the current tuples without taking any lock.
+* Delivery is breadth-first per publishing thread: each thread owns a FIFO
+  of pending events (thread-local). An event published from inside a handler
+  is appended to that FIFO and delivered after the current event has reached
+  all of its handlers, so cascades never recurse and never grow the stack.
+  Events published by one thread reach each synchronous subscriber in the
+  order they were published.
+* Synchronous handlers run on the publishing thread. A subscriber that may be
+  slow (the console) asks for ``mode="async"``: its events go through a
+  bounded `AsyncSubscription` queue to a dispatcher thread of its own, with a
+  stated overflow policy, so publishers never wait for it.
+* The in-memory event store is a bounded deque (``deque.append`` is atomic),
+  so event sourcing costs one append per event.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from itertools import islice
+from typing import Any, Callable, Literal
+
+from .errors import FlowError
+from .events import Event
+
+log = logging.getLogger("engine.bus")
+
+Handler = Callable[[Event], Any]
+OverflowPolicy = Literal["drop_oldest", "drop_newest", "block"]
+
+HANDLER_ERROR = "handler.error"
+DEFAULT_STORE_SIZE = 100_000
+
+
+class SubscriptionError(FlowError, ValueError):
+    """A subscription was asked for with an invalid pattern, mode or policy."""
+
+
+class AsyncSubscription:
+    """A bounded queue between publishers and one slow handler.
+
+    Publishers only append; one daemon thread drains the queue and calls the
+    handler. When the queue is full the ``overflow`` policy decides:
+
+    * ``"drop_oldest"`` (default): the oldest queued event is discarded to make
+      room, so the handler always sees the most recent events.
+    * ``"drop_newest"``: the new event is discarded.
+    * ``"block"``: the publisher waits for room (only for subscribers that must
+      see everything and are known to keep up).
+
+    Every discarded event is counted in ``dropped``. ``_cond`` guards the queue
+    and the counters.
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        handler: Handler,
+        maxsize: int,
+        overflow: OverflowPolicy,
+        name: str,
+    ) -> None:
+        if maxsize < 1:
+            raise SubscriptionError(f"queue size must be at least 1, got {maxsize}")
+        if overflow not in ("drop_oldest", "drop_newest", "block"):
+            raise SubscriptionError(f"unknown overflow policy {overflow!r}")
+        self.handler = handler
+        self.maxsize = maxsize
+        self.overflow = overflow
+        self.name = name
+        self.delivered = 0
+        self.dropped = 0
+        self._bus = bus
+        self._queue: deque[Event] = deque()
+        self._cond = threading.Condition(threading.Lock())
+        self._closed = False
+        self._idle = True
+        self._thread = threading.Thread(
+            target=self._run, name=f"bus-async-{name}", daemon=True
+        )
+        self._thread.start()
+
+    def __call__(self, event: Event) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            queue = self._queue
+            if len(queue) >= self.maxsize:
+                if self.overflow == "drop_newest":
+                    self.dropped += 1
+                    return
+                if self.overflow == "drop_oldest":
+                    queue.popleft()
+                    self.dropped += 1
+                else:
+                    while len(queue) >= self.maxsize and not self._closed:
+                        self._cond.wait()
+            queue.append(event)
+            self._cond.notify_all()
+
+    @property
+    def pending(self) -> int:
+        """How many events wait in the queue."""
+        return len(self._queue)
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until the queue is empty and the handler idle; True if it is."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: (not self._queue and self._idle) or self._closed, timeout
+            )
+
+    def close(self, timeout: float | None = 5.0) -> None:
+        """Stop the dispatcher thread once the queued events are delivered."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        cond = self._cond
+        queue = self._queue
+        while True:
+            with cond:
+                self._idle = True
+                cond.notify_all()
+                while not queue and not self._closed:
+                    cond.wait()
+                if not queue:
+                    return
+                batch = list(queue)
+                queue.clear()
+                self._idle = False
+                cond.notify_all()
+            for event in batch:
+                try:
+                    self.handler(event)
+                except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                    self._bus._report_handler_error(self.handler, event, exc)
+                self.delivered += 1
+
+
+class EventBus:
+    """Thread-safe publish/subscribe with topic patterns and event sourcing.
+
+    Patterns: an exact type (``"task.failed"``), a prefix (``"saga.*"``
+    matches ``saga.started`` and ``saga.step.failed``) or everything
+    (``"*"``). A handler that raises never stops the others: the failure is
+    published once as ``handler.error``; a ``handler.error`` handler that
+    raises is logged and not re-published.
+
+    With ``enable_event_sourcing`` every published event is kept in
+    ``event_store``, a deque bounded to ``store_size`` events (the oldest are
+    evicted; ``evicted`` counts them). ``replay(from_position)`` redelivers
+    stored events, marked ``replay=True``, without storing them again.
+    """
+
+    def __init__(
+        self, enable_event_sourcing: bool = False, store_size: int = DEFAULT_STORE_SIZE
+    ) -> None:
+        if store_size < 1:
+            raise SubscriptionError(f"store_size must be at least 1, got {store_size}")
+        self.enable_event_sourcing = enable_event_sourcing
+        self.event_store: deque[Event] = deque(maxlen=store_size)
+        self.store_size = store_size
+        self.evicted = 0
+        self.published = 0
+        self._lock = threading.Lock()
+        self._patterns: dict[str, tuple[Handler, ...]] = {}
+        self._cache: dict[str, tuple[Handler, ...]] = {}
+        self._local = threading.local()
+
+    # -- subscriptions -------------------------------------------------
+
+    @property
+    def subscribers(self) -> dict[str, list[Handler]]:
+        """A snapshot of every pattern and its handlers (the seed's view)."""
+        with self._lock:
+            return {pattern: list(hs) for pattern, hs in self._patterns.items()}
+
+    def subscribe(
+        self,
+        event_type: str,
+        handler: Handler,
+        *,
+        mode: Literal["sync", "async"] = "sync",
+        queue_size: int = 10_000,
+        overflow: OverflowPolicy = "drop_oldest",
+    ) -> Handler:
+        """Subscribe ``handler`` to a pattern; returns what to unsubscribe.
+
+        With ``mode="async"`` the handler runs on a dispatcher thread behind
+        a bounded queue (see `AsyncSubscription`); the returned object is the
+        `AsyncSubscription`, which also reports ``dropped`` and ``pending``.
+        """
+        if not isinstance(event_type, str) or not event_type:
+            raise SubscriptionError(f"event pattern must be a non-empty string, got {event_type!r}")
+        if not callable(handler):
+            raise SubscriptionError(f"handler for {event_type!r} is not callable: {handler!r}")
+        if mode not in ("sync", "async"):
+            raise SubscriptionError(f"unknown delivery mode {mode!r} (use 'sync' or 'async')")
+        target: Handler = handler
+        if mode == "async":
+            name = getattr(handler, "__qualname__", type(handler).__name__)
+            target = AsyncSubscription(self, handler, queue_size, overflow, name)
+        with self._lock:
+            self._patterns[event_type] = self._patterns.get(event_type, ()) + (target,)
+            self._cache = {}
+        return target
+
+    def unsubscribe(self, event_type: str, handler: Handler) -> bool:
+        """Remove one subscription of ``handler`` (or of its async wrapper).
+
+        Returns False when there was no such subscription.
+        """
+        with self._lock:
+            handlers = self._patterns.get(event_type, ())
+            index = next(
+                (
+                    i
+                    for i, h in enumerate(handlers)
+                    if h is handler
+                    or (isinstance(h, AsyncSubscription) and h.handler is handler)
+                ),
+                None,
+            )
+            if index is None:
+                return False
+            removed = handlers[index]
+            remaining = handlers[:index] + handlers[index + 1 :]
+            if remaining:
+                self._patterns[event_type] = remaining
+            else:
+                del self._patterns[event_type]
+            self._cache = {}
+        if isinstance(removed, AsyncSubscription):
+            removed.close()
+        return True
+
+    def _handlers_for(self, event_type: str) -> tuple[Handler, ...]:
+        with self._lock:
+            found: tuple[Handler, ...] = ()
+            for pattern, hs in self._patterns.items():
+                if pattern == event_type or (
+                    pattern.endswith("*") and event_type.startswith(pattern[:-1])
+                ):
+                    found = found + hs
+            self._cache[event_type] = found
+        return found
+
+    # -- publishing ----------------------------------------------------
+
+    def publish(self, event: Event) -> None:
+        """Deliver ``event`` to every matching subscriber.
+
+        Returns once the event (and whatever its handlers published on this
+        thread) has reached every synchronous handler; asynchronous
+        subscribers only have it queued.
+        """
+        local = self._local
+        pending: deque[Event] | None = getattr(local, "pending", None)
+        if pending is None:
+            pending = local.pending = deque()
+            local.replaying = False
+        if self.enable_event_sourcing and not local.replaying:
+            self._store(event)
+        self.published += 1
+        pending.append(event)
+        if getattr(local, "dispatching", False):
+            return
+        local.dispatching = True
+        try:
+            self._dispatch(pending)
+        finally:
+            local.dispatching = False
+
+    def emit(self, event_type: str, data: dict[str, Any] | None = None, **correlation: Any) -> Event:
+        """Build an `Event` and publish it; returns the event."""
+        event = Event(event_type, data, **correlation)
+        self.publish(event)
+        return event
+
+    def _store(self, event: Event) -> None:
+        store = self.event_store
+        if len(store) == store.maxlen:
+            self.evicted += 1
+        store.append(event)
+
+    def _dispatch(self, pending: deque[Event]) -> None:
+        popleft = pending.popleft
+        handlers_for = self._handlers_for
+        while pending:
+            event = popleft()
+            handlers = self._cache.get(event.type)
+            if handlers is None:
+                handlers = handlers_for(event.type)
+            for handler in handlers:
+                try:
+                    handler(event)
+                except Exception as exc:  # noqa: BLE001 - reported as an event
+                    self._report_handler_error(handler, event, exc)
+
+    def _report_handler_error(self, handler: Handler, event: Event, exc: Exception) -> None:
+        name = getattr(handler, "__qualname__", None) or type(handler).__name__
+        if event.type == HANDLER_ERROR:
+            log.error(
+                "handler %s failed on handler.error event %s: %s: %s",
+                name, event.id, type(exc).__name__, exc,
+            )
+            return
+        log.warning(
+            "handler %s failed on %s event %s: %s: %s",
+            name, event.type, event.id, type(exc).__name__, exc,
+        )
+        self.publish(
+            Event(
+                HANDLER_ERROR,
+                {
+                    "handler": name,
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "error_type": type(exc).__name__,
+                    "error": str(exc),
+                },
+                workflow=event.workflow,
+                run_id=event.run_id,
+                trace_id=event.trace_id,
+            )
+        )
+
+    # -- replay and lifecycle ------------------------------------------
+
+    @property
+    def store_start(self) -> int:
+        """The absolute position of the oldest event still in the store."""
+        return self.evicted
+
+    def replay(self, from_position: int = 0) -> int:
+        """Redeliver stored events from an absolute position; returns how many.
+
+        Redelivered events carry ``replay=True`` and are not stored again; nor
+        are the events their handlers publish during the replay, so a replay
+        leaves the store as it found it. Positions count from the first event
+        ever stored; evicted positions are skipped.
+        """
+        if not self.enable_event_sourcing:
+            raise FlowError("Event sourcing not enabled: there is nothing to replay")
+        if from_position < 0:
+            raise FlowError(f"replay position must be >= 0, got {from_position}")
+        start = max(0, from_position - self.evicted)
+        events = list(islice(self.event_store, start, None))
+        local = self._local
+        if getattr(local, "pending", None) is None:
+            local.pending = deque()
+            local.replaying = False
+        outer = local.replaying
+        local.replaying = True
+        try:
+            for event in events:
+                self.publish(event.as_replay())
+        finally:
+            local.replaying = outer
+        return len(events)
+
+    def async_subscriptions(self) -> list[AsyncSubscription]:
+        """The asynchronous subscriptions currently attached."""
+        with self._lock:
+            return [
+                h
+                for hs in self._patterns.values()
+                for h in hs
+                if isinstance(h, AsyncSubscription)
+            ]
+
+    def drain(self, timeout: float | None = 5.0) -> bool:
+        """Wait until every asynchronous subscriber has caught up."""
+        return all(sub.drain(timeout) for sub in self.async_subscriptions())
+
+    def close(self) -> None:
+        """Stop every asynchronous dispatcher thread after it delivers its queue."""
+        for sub in self.async_subscriptions():
+            sub.close()

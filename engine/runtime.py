@@ -1,0 +1,164 @@
+"""The runtime: the shared services one engine's workflows publish into.
+
+A `Runtime` bundles the event bus, the clock and the services built on them
+(tracer, metrics, dead-letter queue, breaker registry). Workflow objects take
+one explicitly (``runtime=``) or use the *current* runtime, held in a
+`contextvars.ContextVar`: the loader sets it while a workflow file builds its
+workflows, so objects created there report to that engine's bus; code that
+never sets one shares a process default, which is what the seed's examples
+get.
+
+``_lock`` guards the lazy construction of the services, so two threads asking
+for ``runtime.tracer`` at once get the same tracer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+from typing import TYPE_CHECKING, Any, Iterator
+
+from .bus import EventBus
+from .clock import SYSTEM_CLOCK, Clock
+
+if TYPE_CHECKING:
+    from .breaker import BreakerRegistry
+    from .dlq import DeadLetterQueue
+    from .metrics import MetricsCollector
+    from .tracing import Tracer
+
+
+class DefinitionTable:
+    """The workflow definitions currently loaded, by name.
+
+    The loader registers each new version here; a dead letter's retry looks
+    up the *current* definition of its workflow, so a fix made in a workflow
+    file applies to the retry. ``_lock`` guards ``_entries``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[Any, int]] = {}
+
+    def register(self, name: str, definition: Any) -> int:
+        """Make ``definition`` the current version of ``name``; returns its generation."""
+        with self._lock:
+            generation = self._entries.get(name, (None, 0))[1] + 1
+            self._entries[name] = (definition, generation)
+            return generation
+
+    def unregister(self, name: str) -> None:
+        """Forget ``name`` (no error if it was not registered)."""
+        with self._lock:
+            self._entries.pop(name, None)
+
+    def get(self, name: str) -> Any | None:
+        """The current definition of ``name``, or None."""
+        with self._lock:
+            entry = self._entries.get(name)
+        return entry[0] if entry else None
+
+    def generation(self, name: str) -> int:
+        """The generation of the current definition of ``name`` (0: none)."""
+        with self._lock:
+            return self._entries.get(name, (None, 0))[1]
+
+    def names(self) -> list[str]:
+        """Every registered name, sorted."""
+        with self._lock:
+            return sorted(self._entries)
+
+
+class Runtime:
+    """The bus, clock and shared services of one engine.
+
+    ``definitions`` holds the workflow definitions currently loaded.
+    """
+
+    def __init__(
+        self,
+        bus: EventBus | None = None,
+        clock: Clock | None = None,
+        *,
+        event_store_size: int = 10_000,
+    ) -> None:
+        self.bus = bus if bus is not None else EventBus(
+            enable_event_sourcing=True, store_size=event_store_size
+        )
+        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
+        self._lock = threading.Lock()
+        self._services: dict[str, Any] = {}
+        self.definitions = DefinitionTable()
+
+    def _service(self, name: str, build: Any) -> Any:
+        service = self._services.get(name)
+        if service is None:
+            with self._lock:
+                service = self._services.get(name)
+                if service is None:
+                    service = self._services[name] = build()
+        return service
+
+    @property
+    def tracer(self) -> Tracer:
+        """The tracer whose finished spans are published on this bus."""
+        from .tracing import Tracer
+
+        return self._service("tracer", lambda: Tracer(runtime=self))
+
+    @property
+    def metrics(self) -> MetricsCollector:
+        """The metrics collector fed by this runtime's workflows."""
+        from .metrics import MetricsCollector
+
+        return self._service("metrics", lambda: MetricsCollector(runtime=self))
+
+    @property
+    def dlq(self) -> DeadLetterQueue:
+        """The dead-letter queue exhausted units of work land in."""
+        from .dlq import DeadLetterQueue
+
+        return self._service("dlq", lambda: DeadLetterQueue(runtime=self))
+
+    @property
+    def breakers(self) -> BreakerRegistry:
+        """The named circuit breakers shared by this runtime's workflows."""
+        from .breaker import BreakerRegistry
+
+        return self._service("breakers", lambda: BreakerRegistry(runtime=self))
+
+    def install(self, name: str, service: Any) -> None:
+        """Use ``service`` for ``name`` (``"tracer"``, ``"dlq"``...) from now on."""
+        with self._lock:
+            self._services[name] = service
+
+
+_default_lock = threading.Lock()
+_default: Runtime | None = None
+_current: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar(
+    "flowconsole_runtime", default=None
+)
+
+
+def current_runtime() -> Runtime:
+    """The runtime set for this context, or the process default."""
+    runtime = _current.get()
+    if runtime is not None:
+        return runtime
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Runtime()
+    return _default
+
+
+@contextlib.contextmanager
+def use_runtime(runtime: Runtime) -> Iterator[Runtime]:
+    """Make ``runtime`` the current one inside the ``with`` block."""
+    token = _current.set(runtime)
+    try:
+        yield runtime
+    finally:
+        _current.reset(token)
