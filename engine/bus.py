@@ -15,8 +15,9 @@ Design, and which lock guards what:
   slow (the console) asks for ``mode="async"``: its events go through a
   bounded `AsyncSubscription` queue to a dispatcher thread of its own, with a
   stated overflow policy, so publishers never wait for it.
-* The in-memory event store is a bounded deque (``deque.append`` is atomic),
-  so event sourcing costs one append per event.
+* The in-memory event store is a bounded deque; ``_store_lock`` guards it
+  together with ``_stored`` (how many were ever stored), so absolute replay
+  positions stay exact under concurrent publishers.
 """
 
 from __future__ import annotations
@@ -171,8 +172,8 @@ class EventBus:
         self.enable_event_sourcing = enable_event_sourcing
         self.event_store: deque[Event] = deque(maxlen=store_size)
         self.store_size = store_size
-        self.evicted = 0
-        self.published = 0
+        self._stored = 0
+        self._store_lock = threading.Lock()
         self._lock = threading.Lock()
         self._patterns: dict[str, tuple[Handler, ...]] = {}
         self._cache: dict[str, tuple[Handler, ...]] = {}
@@ -227,8 +228,10 @@ class EventBus:
                 (
                     i
                     for i, h in enumerate(handlers)
-                    if h is handler
-                    or (isinstance(h, AsyncSubscription) and h.handler is handler)
+                    # == rather than `is`: each access to a bound method
+                    # (``seen.append``) builds a new, equal object.
+                    if h == handler
+                    or (isinstance(h, AsyncSubscription) and h.handler == handler)
                 ),
                 None,
             )
@@ -266,15 +269,16 @@ class EventBus:
         subscribers only have it queued.
         """
         local = self._local
-        pending: deque[Event] | None = getattr(local, "pending", None)
-        if pending is None:
-            pending = local.pending = deque()
-            local.replaying = False
+        try:
+            pending = local.pending
+        except AttributeError:
+            pending = self._init_thread()
         if self.enable_event_sourcing and not local.replaying:
-            self._store(event)
-        self.published += 1
+            with self._store_lock:
+                self.event_store.append(event)
+                self._stored += 1
         pending.append(event)
-        if getattr(local, "dispatching", False):
+        if local.dispatching:
             return
         local.dispatching = True
         try:
@@ -282,17 +286,18 @@ class EventBus:
         finally:
             local.dispatching = False
 
+    def _init_thread(self) -> deque[Event]:
+        local = self._local
+        local.replaying = False
+        local.dispatching = False
+        local.pending = deque()
+        return local.pending
+
     def emit(self, event_type: str, data: dict[str, Any] | None = None, **correlation: Any) -> Event:
         """Build an `Event` and publish it; returns the event."""
         event = Event(event_type, data, **correlation)
         self.publish(event)
         return event
-
-    def _store(self, event: Event) -> None:
-        store = self.event_store
-        if len(store) == store.maxlen:
-            self.evicted += 1
-        store.append(event)
 
     def _dispatch(self, pending: deque[Event]) -> None:
         popleft = pending.popleft
@@ -339,9 +344,10 @@ class EventBus:
     # -- replay and lifecycle ------------------------------------------
 
     @property
-    def store_start(self) -> int:
-        """The absolute position of the oldest event still in the store."""
-        return self.evicted
+    def evicted(self) -> int:
+        """How many stored events the bound has pushed out of the store."""
+        with self._store_lock:
+            return self._stored - len(self.event_store)
 
     def replay(self, from_position: int = 0) -> int:
         """Redeliver stored events from an absolute position; returns how many.
@@ -355,12 +361,12 @@ class EventBus:
             raise FlowError("Event sourcing not enabled: there is nothing to replay")
         if from_position < 0:
             raise FlowError(f"replay position must be >= 0, got {from_position}")
-        start = max(0, from_position - self.evicted)
-        events = list(islice(self.event_store, start, None))
+        with self._store_lock:
+            start = max(0, from_position - (self._stored - len(self.event_store)))
+            events = list(islice(self.event_store, start, None))
         local = self._local
-        if getattr(local, "pending", None) is None:
-            local.pending = deque()
-            local.replaying = False
+        if not hasattr(local, "pending"):
+            self._init_thread()
         outer = local.replaying
         local.replaying = True
         try:
