@@ -15,15 +15,21 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import Any, Iterator, NoReturn, Sequence
 
 from engine import __version__
 
 PROG = "flowconsole"
 
 # name -> (module, one-line help). Each module has configure() and main().
-SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("console.cmd_validate", "check every workflow file of a directory; file:line: message per problem"),
+    "run": ("console.cmd_run", "run workflows headless (exit 0 on success, 1 on failure)"),
+    "dlq": ("console.cmd_dlq", "list, show, retry, replay or discard the dead letters of a state directory"),
+    "metrics": ("console.cmd_metrics", "print the engine's metrics (Prometheus text) from a state directory or a headless run"),
+}
 
 
 class UsageError(Exception):
@@ -60,6 +66,7 @@ def build_open_parser() -> argparse.ArgumentParser:
         help="directory of workflow files (default: ./sample_workflows when it exists)",
     )
     add_state_dir_option(parser)
+    add_executor_option(parser)
     parser.add_argument("--theme", metavar="NAME", help="colour theme (e.g. flowconsole-dark, flowconsole-light)")
     parser.add_argument(
         "--readonly",
@@ -81,6 +88,33 @@ def add_state_dir_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_executor_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--executor`` option: where DAG tasks and pool work run."""
+    parser.add_argument(
+        "--executor",
+        metavar="E",
+        default="threads",
+        help="where tasks run: threads (default), dask-local[:N] (a local Dask cluster of N worker "
+        "processes, default 2) or dask://HOST:PORT (an existing Dask scheduler)",
+    )
+
+
+@contextmanager
+def opened_executor(spec: str | None) -> Iterator[Any]:
+    """The executor ``--executor`` names (None for threads), shut down on exit."""
+    from engine import FlowError, executor_from_spec
+
+    try:
+        executor = executor_from_spec(spec)
+    except FlowError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        yield executor
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
 def resolve_workflow_dir(given: str | None) -> Path:
     """The directory to open: the one given, or ./sample_workflows."""
     if given is None:
@@ -100,8 +134,11 @@ def _run_open(argv: Sequence[str]) -> int:
     args = build_open_parser().parse_args(argv)
     args.directory = resolve_workflow_dir(args.directory)
     from console.app import run_app
+    from engine import use_executor
 
-    return run_app(args)
+    # The engine run_app makes takes the current executor when it is made.
+    with opened_executor(args.executor) as executor, use_executor(executor):
+        return run_app(args)
 
 
 def _run_subcommand(name: str, argv: Sequence[str]) -> int:

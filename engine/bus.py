@@ -149,6 +149,17 @@ class AsyncSubscription:
                 self.delivered += 1
 
 
+class _ThreadState:
+    """One publishing thread's delivery state (kept in a ``threading.local``)."""
+
+    __slots__ = ("pending", "dispatching", "replaying")
+
+    def __init__(self) -> None:
+        self.pending: deque[Event] = deque()
+        self.dispatching = False
+        self.replaying = False
+
+
 class EventBus:
     """Thread-safe publish/subscribe with topic patterns and event sourcing.
 
@@ -268,30 +279,37 @@ class EventBus:
         thread) has reached every synchronous handler; asynchronous
         subscribers only have it queued.
         """
-        local = self._local
         try:
-            pending = local.pending
+            state = self._local.state
         except AttributeError:
-            pending = self._init_thread()
-        if self.enable_event_sourcing and not local.replaying:
+            state = self._init_thread()
+        if self.enable_event_sourcing and not state.replaying:
             with self._store_lock:
                 self.event_store.append(event)
                 self._stored += 1
-        pending.append(event)
-        if local.dispatching:
+        if state.dispatching:
+            state.pending.append(event)
             return
-        local.dispatching = True
+        # The common case, an event published outside any handler, is
+        # delivered straight away; only a cascade goes through the FIFO.
+        state.dispatching = True
         try:
-            self._dispatch(pending)
+            handlers = self._cache.get(event.type)
+            if handlers is None:
+                handlers = self._handlers_for(event.type)
+            for handler in handlers:
+                try:
+                    handler(event)
+                except Exception as exc:  # noqa: BLE001 - reported as an event
+                    self._report_handler_error(handler, event, exc)
+            if state.pending:
+                self._dispatch(state.pending)
         finally:
-            local.dispatching = False
+            state.dispatching = False
 
-    def _init_thread(self) -> deque[Event]:
-        local = self._local
-        local.replaying = False
-        local.dispatching = False
-        local.pending = deque()
-        return local.pending
+    def _init_thread(self) -> _ThreadState:
+        state = self._local.state = _ThreadState()
+        return state
 
     def emit(self, event_type: str, data: dict[str, Any] | None = None, **correlation: Any) -> Event:
         """Build an `Event` and publish it; returns the event."""
@@ -364,16 +382,17 @@ class EventBus:
         with self._store_lock:
             start = max(0, from_position - (self._stored - len(self.event_store)))
             events = list(islice(self.event_store, start, None))
-        local = self._local
-        if not hasattr(local, "pending"):
-            self._init_thread()
-        outer = local.replaying
-        local.replaying = True
+        try:
+            state = self._local.state
+        except AttributeError:
+            state = self._init_thread()
+        outer = state.replaying
+        state.replaying = True
         try:
             for event in events:
                 self.publish(event.as_replay())
         finally:
-            local.replaying = outer
+            state.replaying = outer
         return len(events)
 
     def async_subscriptions(self) -> list[AsyncSubscription]:

@@ -46,33 +46,36 @@ class SystemClock:
 class FakeClock:
     """A clock that moves only when told to; `sleep` advances it at once.
 
-    ``_lock`` guards ``_now`` so several threads may read and advance it.
-    ``sleeps`` records every requested sleep, for assertions.
+    Time is kept as seconds elapsed since ``start`` so that monotonic
+    arithmetic stays exact at small magnitudes (an epoch-sized float loses
+    sub-microsecond steps). ``_lock`` guards ``_elapsed`` and ``sleeps`` so
+    several threads may read and advance the clock. ``sleeps`` records every
+    requested sleep, for assertions.
     """
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self._now = start
         self._start = start
+        self._elapsed = 0.0
         self._lock = threading.Lock()
         self.sleeps: list[float] = []
 
     def time(self) -> float:
         with self._lock:
-            return self._now
+            return self._start + self._elapsed
 
     def monotonic(self) -> float:
         with self._lock:
-            return self._now - self._start
+            return self._elapsed
 
     def sleep(self, seconds: float) -> None:
         with self._lock:
             self.sleeps.append(seconds)
-            self._now += max(0.0, seconds)
+            self._elapsed += max(0.0, seconds)
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by ``seconds``."""
         with self._lock:
-            self._now += seconds
+            self._elapsed += seconds
 
 
 SYSTEM_CLOCK = SystemClock()

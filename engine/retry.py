@@ -5,12 +5,24 @@ compensations, event handlers and pool tasks. The delay before each retry is
 computed by the pure function `backoff_delay`, so tests check it against its
 bounds; `RetryStrategy.exponential_backoff` is the seed's blocking helper,
 which sleeps through an injectable clock and reports each scheduled retry as a
-``retry.scheduled`` event instead of printing.
+``retry.scheduled`` event instead of printing; `RetryPolicy.call` also reports
+giving up as ``retry.gave_up`` and hands the last error to ``on_give_up``, where
+a caller dead-letters the unit.
+
+Per-attempt timeouts (``RetryPolicy.timeout``) are enforced by
+`RetryPolicy.call` honestly but with two limits: the attempt runs on a thread
+of its own and is waited for in real time (a thread cannot be waited on
+through a fake clock), and an attempt that times out is abandoned, not
+stopped: Python cannot kill a thread, so it runs to its end in the background
+and its result is discarded.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import random
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, TypeVar
 
@@ -29,6 +41,16 @@ class RetryPolicyError(FlowError, ValueError):
         super().__init__(f"RetryPolicy.{field}={value!r}: {reason}")
         self.field = field
         self.value = value
+
+
+class AttemptTimeoutError(FlowError, TimeoutError):
+    """One attempt of a unit of work ran longer than its policy's timeout."""
+
+    def __init__(self, unit: str, timeout: float, attempt: int) -> None:
+        super().__init__(f"{unit}: attempt {attempt} timed out after {timeout:g}s")
+        self.unit = unit
+        self.timeout = timeout
+        self.attempt = attempt
 
 
 def backoff_delay(
@@ -80,6 +102,13 @@ class RetryPolicy:
     timeout: float | None = None
 
     def __post_init__(self) -> None:
+        for field in ("retry_on", "give_up_on"):
+            types = getattr(self, field)
+            # A single type or a list is what people write; keep the value a tuple.
+            if isinstance(types, type):
+                object.__setattr__(self, field, (types,))
+            elif isinstance(types, list):
+                object.__setattr__(self, field, tuple(types))
         if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
             raise RetryPolicyError("max_attempts", self.max_attempts, "must be an integer >= 1")
         if self.base_delay < 0:
@@ -126,41 +155,102 @@ class RetryPolicy:
         publish: Callable[[Event], None] | None = None,
         unit: str | None = None,
         rand: Callable[[], float] = random.random,
+        on_give_up: Callable[[BaseException, int], None] | None = None,
+        workflow: str | None = None,
+        run_id: str | None = None,
     ) -> T:
         """Run ``func`` under this policy, sleeping between attempts.
 
         Each scheduled retry is published as ``retry.scheduled`` with
-        ``unit``, ``attempt``, ``delay``, ``error_type`` and ``error``. The
-        last error is re-raised unchanged.
+        ``unit``, ``attempt``, ``delay``, ``error_type`` and ``error``. When
+        the policy gives up (attempts exhausted, or an error it does not
+        retry) after more than one attempt or with ``on_give_up`` set, it
+        publishes ``retry.gave_up`` and calls ``on_give_up(error,
+        attempts)`` (where a caller dead-letters the unit); then the last
+        error is re-raised unchanged. With ``timeout`` set, each attempt is
+        bounded (see the module's note on its limits) and a late one fails
+        with `AttemptTimeoutError`. The clock and bus default to the current
+        runtime's, looked up only once an attempt fails.
         """
-        if clock is None or publish is None:
-            from .runtime import current_runtime
-
-            runtime = current_runtime()
-            clock = clock if clock is not None else runtime.clock
-            publish = publish if publish is not None else runtime.bus.publish
+        timeout = self.timeout
         attempt = 1
         while True:
             try:
-                return func()
+                if timeout is None:
+                    return func()
+                return _run_bounded(func, timeout, unit, attempt)
             except Exception as exc:
+                if clock is None or publish is None:
+                    from .runtime import current_runtime
+
+                    runtime = current_runtime()
+                    clock = clock if clock is not None else runtime.clock
+                    publish = publish if publish is not None else runtime.bus.publish
+                name = unit or getattr(func, "__qualname__", repr(func))
                 if not self.should_retry(exc, attempt):
+                    if attempt > 1 or on_give_up is not None:
+                        publish(_gave_up_event(name, attempt, exc, self, workflow, run_id))
+                    if on_give_up is not None:
+                        on_give_up(exc, attempt)
                     raise
                 delay = self.delay(attempt, rand)
                 publish(
                     Event(
                         "retry.scheduled",
                         {
-                            "unit": unit or getattr(func, "__qualname__", repr(func)),
+                            "unit": name,
                             "attempt": attempt,
                             "delay": delay,
                             "error_type": type(exc).__name__,
                             "error": str(exc),
                         },
+                        workflow=workflow,
+                        run_id=run_id,
                     )
                 )
                 clock.sleep(delay)
                 attempt += 1
+
+
+def _gave_up_event(
+    unit: str, attempts: int, exc: BaseException, policy: RetryPolicy, workflow: str | None, run_id: str | None
+) -> Event:
+    return Event(
+        "retry.gave_up",
+        {
+            "unit": unit,
+            "attempts": attempts,
+            "reason": "exhausted" if policy.is_retryable(exc) else "not_retryable",
+            "error_type": type(exc).__name__,
+            "error": str(exc),
+        },
+        workflow=workflow,
+        run_id=run_id,
+    )
+
+
+def _run_bounded(func: Callable[[], T], timeout: float, unit: str | None, attempt: int) -> T:
+    """Run ``func`` on a thread of its own and wait at most ``timeout`` real seconds."""
+    done = threading.Event()
+    outcome: list[tuple[bool, Any]] = []
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            outcome.append((True, context.run(func)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    name = unit or getattr(func, "__qualname__", "attempt")
+    threading.Thread(target=run, name=f"retry-attempt-{name}", daemon=True).start()
+    if not done.wait(timeout):
+        raise AttemptTimeoutError(name, timeout, attempt)
+    ok, value = outcome[0]
+    if ok:
+        return value
+    raise value
 
 
 class RetryStrategy:
@@ -177,12 +267,24 @@ class RetryStrategy:
         max_delay: float = 60.0,
         clock: Clock | None = None,
     ) -> T:
-        """Call ``func`` until it succeeds or ``max_attempts`` have failed."""
-        policy = RetryPolicy(
-            max_attempts=max_attempts,
-            base_delay=base_delay,
-            multiplier=multiplier,
-            max_delay=max(max_delay, base_delay),
-            jitter="full" if jitter else "none",
-        )
+        """Call ``func`` until it succeeds or ``max_attempts`` have failed.
+
+        ``jitter=True`` is full jitter (the seed scaled by 0.5-1.5 instead).
+        """
+        policy = _seed_policy(max_attempts, base_delay, multiplier, max(max_delay, base_delay), bool(jitter))
         return policy.call(func, clock=clock)
+
+
+@functools.lru_cache(maxsize=128)
+def _seed_policy(
+    max_attempts: int, base_delay: float, multiplier: float, max_delay: float, jitter: bool
+) -> RetryPolicy:
+    # Policies are immutable values, so the seed helper's callers, who pass
+    # the same arguments on every call, can share one instead of validating anew.
+    return RetryPolicy(
+        max_attempts=max_attempts,
+        base_delay=base_delay,
+        multiplier=multiplier,
+        max_delay=max_delay,
+        jitter="full" if jitter else "none",
+    )

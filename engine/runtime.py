@@ -128,6 +128,11 @@ class Runtime:
 
         return self._service("breakers", lambda: BreakerRegistry(runtime=self))
 
+    def installed(self, name: str) -> Any | None:
+        """The service built or installed under ``name`` so far, or None."""
+        with self._lock:
+            return self._services.get(name)
+
     def install(self, name: str, service: Any) -> None:
         """Use ``service`` for ``name`` (``"tracer"``, ``"dlq"``...) from now on."""
         with self._lock:

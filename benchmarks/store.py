@@ -1,0 +1,183 @@
+"""The durable store against raw sqlite3, and a DAG with the store against memory only.
+
+Two comparisons, each in the same run:
+
+1. Event appends per second into the store (durability ``normal``): through
+   ``Store.append`` and through ``bus.publish`` with the store attached,
+   each ending with ``flush()`` (every event committed), against raw
+   ``sqlite3`` ``executemany`` in batches of 1,000 into the same schema,
+   rows built by the same function. Target: the store at least half the raw
+   throughput.
+2. The DAG benchmark's 10,000-task random DAG (``benchmarks/dag.py``'s
+   ``random_dag``, no-op tasks, four workers) with the store attached versus
+   in memory only. Target: the store costs at most 2x.
+
+Run: ``python benchmarks/store.py`` (``--quick`` for smaller sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine import Event, EventBus, Runtime  # noqa: E402
+from engine.dag import DAGWorkflow  # noqa: E402
+from engine.store import Store  # noqa: E402
+from engine.store.event_log import INSERT_EVENT, event_row  # noqa: E402
+from engine.store.schema import DB_NAME, connect  # noqa: E402
+
+WORKERS = 4
+
+
+def _dag_benchmark() -> Any:
+    spec = importlib.util.spec_from_file_location("dag_benchmark", ROOT / "benchmarks" / "dag.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def _events(n: int) -> list[Event]:
+    return [
+        Event("order.created", {"order": f"o-{i}", "amount": i * 0.5, "items": ["sku-1", "sku-2"], "note": None},
+              workflow="bench", run_id="r1")
+        for i in range(n)
+    ]
+
+
+def _fresh_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="flowconsole-bench-"))
+
+
+def raw_appends(events: list[Event]) -> float:
+    """Seconds for raw executemany batches of 1,000 into the store's schema."""
+    folder = _fresh_dir()
+    Store.open(folder).close()  # create the same schema, then write around the store
+    conn = connect(folder / DB_NAME, "normal")
+    conn.execute("PRAGMA journal_mode = WAL")
+    gc.collect()
+    start = time.perf_counter()
+    for i in range(0, len(events), 1_000):
+        conn.execute("BEGIN")
+        conn.executemany(INSERT_EVENT, map(event_row, events[i:i + 1_000]))
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == len(events)
+    conn.close()
+    shutil.rmtree(folder)
+    return elapsed
+
+
+def store_appends(events: list[Event]) -> float:
+    """Seconds for Store.append of every event, then flush."""
+    folder = _fresh_dir()
+    store = Store.open(folder, durability="normal")
+    append = store.append
+    gc.collect()
+    start = time.perf_counter()
+    for event in events:
+        append(event)
+    store.flush()
+    elapsed = time.perf_counter() - start
+    assert store.last_seq() == len(events)
+    store.close()
+    shutil.rmtree(folder)
+    return elapsed
+
+
+def bus_appends(events: list[Event]) -> float:
+    """Seconds for bus.publish of every event with the store attached, then flush."""
+    folder = _fresh_dir()
+    runtime = Runtime(EventBus())
+    store = Store.open(folder, durability="normal").attach(runtime)
+    publish = runtime.bus.publish
+    gc.collect()
+    start = time.perf_counter()
+    for event in events:
+        publish(event)
+    store.flush()
+    elapsed = time.perf_counter() - start
+    assert store.last_seq() == len(events)
+    store.close()
+    shutil.rmtree(folder)
+    return elapsed
+
+
+def dag_run(
+    graph: dict[str, list[str]], noop: Callable[..., Any], with_store: bool
+) -> tuple[float, float, int]:
+    """One execute() of ``graph``: seconds until it returns, seconds until every
+    event is committed too (the same without a store), events stored."""
+    folder = _fresh_dir()
+    runtime = Runtime(EventBus())
+    store = Store.open(folder).attach(runtime) if with_store else None
+    workflow = DAGWorkflow("bench", runtime=runtime, max_parallel=WORKERS)
+    for node, deps in graph.items():
+        workflow.add_task(node, noop, deps)
+    gc.collect()
+    start = time.perf_counter()
+    results = workflow.execute()
+    returned = time.perf_counter() - start
+    if store is not None:
+        store.flush()
+    durable = time.perf_counter() - start
+    assert len(results) == len(graph)
+    stored = 0
+    if store is not None:
+        stored = store.last_seq()
+        store.close()
+    runtime.bus.close()
+    shutil.rmtree(folder)
+    return returned, durable, stored
+
+
+def best(fn: Callable[[], float], repeats: int) -> float:
+    return min(fn() for _ in range(repeats))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    args = parser.parse_args(argv)
+    n_events = 50_000 if args.quick else 200_000
+    repeats = 2 if args.quick else 3
+
+    events = _events(n_events)
+    raw = best(lambda: raw_appends(events), repeats)
+    ours = best(lambda: store_appends(events), repeats)
+    via_bus = best(lambda: bus_appends(events), repeats)
+    print(f"event appends, {n_events:,} events, durability=normal (best of {repeats})")
+    print(f"  raw sqlite3 executemany x1000   {n_events / raw:>12,.0f} events/s")
+    print(f"  Store.append + flush            {n_events / ours:>12,.0f} events/s   throughput {raw / ours * 100:.0f}% of raw")
+    print(f"  bus.publish, store attached     {n_events / via_bus:>12,.0f} events/s   throughput {raw / via_bus * 100:.0f}% of raw")
+    print(f"  target: store >= 50% of raw throughput -> {'met' if raw / ours >= 0.5 else 'NOT met'}")
+
+    dag = _dag_benchmark()
+    graph = dag.random_dag(10_000)
+    memory = min(dag_run(graph, dag.noop, False)[0] for _ in range(repeats))
+    timings = [dag_run(graph, dag.noop, True) for _ in range(repeats)]
+    returned = min(t[0] for t in timings)
+    durable = min(t[1] for t in timings)
+    stored_events = timings[0][2]
+    print(f"\n10,000-task random DAG, {WORKERS} workers, no-op tasks (best of {repeats})")
+    print(f"  in memory only                  {memory * 1000:>9.0f} ms   {memory / 10_000 * 1e6:6.1f} us/task")
+    print(f"  store attached: run returned    {returned * 1000:>9.0f} ms   {returned / 10_000 * 1e6:6.1f} us/task   ratio {returned / memory:.2f}x")
+    print(f"  store attached: all committed   {durable * 1000:>9.0f} ms   {durable / 10_000 * 1e6:6.1f} us/task   ratio {durable / memory:.2f}x   ({stored_events:,} events stored)")
+    ratio = durable / memory
+    print(f"  target: store (all committed) <= 2x memory -> {'met' if ratio <= 2 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

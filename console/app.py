@@ -1,0 +1,401 @@
+"""The flowconsole app: header, sidebar, one pane per view, command line, footer.
+
+Everything shown comes from engine events: the `EventBridge` buffers them
+and one UI timer (20 Hz) drains the buffer into the view-state reducers, then
+refreshes, in one batch, only the widgets whose state changed. Operator
+commands go to the engine's public API through `EngineCommands`, each in a
+worker thread (`perform`), and are refused under ``readonly``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer, OptionList, Static
+
+from engine import Clock, Event, EventBus
+from engine.clock import SYSTEM_CLOCK
+
+from .bridge import EventBridge
+from .commands import EngineCommands
+from .help_rows import binding_rows
+from .palette import FlowCommands
+from .safe import visible
+from .state import ViewState
+from .state.vitals import VitalsState
+from .state.workflows import WorkflowsState
+from .themes import DEFAULT_THEME, load_themes
+from .views import VIEWS, by_alias
+from .widgets.command_line import CommandLine
+from .widgets.header_vitals import HeaderVitals
+from .widgets.help_screen import HelpScreen
+from .widgets.workflow_list import WorkflowList
+
+DRAIN_INTERVAL = 1 / 20
+CLOCK_INTERVAL = 1.0
+# Actions that change the engine: hidden and refused under --readonly.
+CHANGING_ACTIONS = {"run_workflow", "reload"}
+
+
+class UnknownThemeError(ValueError):
+    """A theme was asked for by a name no theme file defines."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        super().__init__(f"unknown theme {name!r} (known: {', '.join(self.known)})")
+
+
+class FlowConsoleApp(App[int]):
+    """The operations console on one engine (or on recorded events)."""
+
+    # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it.
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
+    TITLE = "flowconsole"
+    # The view's main widget takes focus (see _focus_view), not the first focusable one.
+    AUTO_FOCUS = None
+    COMMANDS = App.COMMANDS | {FlowCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("colon", "command_line", "Command", key_display=":"),
+        Binding("r", "run_workflow", "Run workflow"),
+        Binding("ctrl+r", "reload", "Reload files"),
+        Binding("escape", "back", "Back", show=False),
+        *(Binding(view.key, f"show_view('{view.alias}')", f"{view.title} view", show=False) for view in VIEWS),
+    ]
+
+    selected_workflow: reactive[str | None] = reactive(None)
+    current_view: reactive[str] = reactive(VIEWS[0].alias if VIEWS else "")
+
+    def __init__(
+        self,
+        engine: Any | None = None,
+        *,
+        bus: EventBus | None = None,
+        clock: Clock | None = None,
+        readonly: bool = False,
+        theme: str | None = None,
+        recorded_events: Sequence[Event] | None = None,
+        start_engine: bool = False,
+    ) -> None:
+        # Themes first: App.__init__ builds the stylesheet's variables from them.
+        self.flow_themes = load_themes()
+        self.start_theme = theme or DEFAULT_THEME
+        if self.start_theme not in self.flow_themes:
+            raise UnknownThemeError(self.start_theme, self.flow_themes)
+        super().__init__()
+        self.engine = engine
+        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
+        self.readonly = readonly
+        self.commands = EngineCommands(engine)
+        # With start_engine the engine loads its files on a thread once the
+        # first frame is up, so a slow load never delays the screen.
+        self._engine_starter = (
+            threading.Thread(target=self._start_engine, name="flowconsole-engine-start", daemon=True)
+            if start_engine and engine is not None
+            else None
+        )
+        for flow_theme in self.flow_themes.values():
+            self.register_theme(flow_theme)
+        # Before the first render: widgets that cache rendered lines must
+        # never see the default theme.
+        self.theme = self.start_theme
+
+        self.workflows_state = WorkflowsState(self.clock)
+        self.vitals_state = VitalsState(self.clock)
+        self.view_states: dict[str, ViewState] = {view.alias: view.state(self.clock) for view in VIEWS}
+        self.view_widgets: dict[str, Widget] = {}
+        for view in VIEWS:
+            widget = view.widget(self.view_states[view.alias])
+            if widget.id is None:
+                widget.id = f"view-{view.alias}"
+            self.view_widgets[view.alias] = widget
+        self._state_views = {id(state): alias for alias, state in self.view_states.items()}
+        self._stale_views: set[str] = set()
+        self._history: list[str] = []
+
+        # Kept by reference: the timers use them, and must not query a screen
+        # that is being torn down.
+        self._header = HeaderVitals(self.workflows_state, self.vitals_state, id="header")
+        self._sidebar = WorkflowList(self.workflows_state, id="workflow-list")
+        self._workflow_detail = Static(id="workflow-detail")
+
+        self.bridge = EventBridge()
+        for state in (self.workflows_state, self.vitals_state, *self.view_states.values()):
+            self.bridge.register(state)
+        if recorded_events:
+            self.bridge.feed(recorded_events)
+        source = bus if bus is not None else getattr(engine, "bus", None)
+        if source is not None:
+            self.bridge.attach(source)
+        # Reloads that happened before the console opened are history, not news.
+        self.workflows_state.take_notices()
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # The stylesheet is parsed before on_mount sets the theme, so the
+        # app's own variables need values from the start: the start theme's.
+        return dict(self.flow_themes[self.start_theme].variables)
+
+    # -- layout -----------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield self._header
+        with Horizontal(id="body"):
+            with Vertical(id="sidebar"):
+                yield self._sidebar
+                with VerticalScroll(id="workflow-detail-scroll"):
+                    yield self._workflow_detail
+            with ContentSwitcher(initial=self._view_id(self.current_view), id="main"):
+                yield from self.view_widgets.values()
+        commands = [view.alias for view in VIEWS] + ["run", "reload", "help", "quit"]
+        commands += [f"theme {name}" for name in self.flow_themes]
+        yield CommandLine(commands, id="command-line")
+        yield Footer()
+
+    def _view_id(self, alias: str) -> str | None:
+        widget = self.view_widgets.get(alias)
+        return widget.id if widget is not None else None
+
+    def on_mount(self) -> None:
+        self._sync_all()
+        self.set_interval(DRAIN_INTERVAL, self._drain, name="bridge-drain")
+        self.set_interval(CLOCK_INTERVAL, self._tick, name="clock-tick")
+        self._focus_view()
+        if self._engine_starter is not None:
+            self.call_after_refresh(self._engine_starter.start)
+
+    def _start_engine(self) -> None:
+        try:
+            self.engine.start()
+        except Exception as exc:  # noqa: BLE001 - shown to the operator, the console stays up
+            message = visible(f"{type(exc).__name__}: {exc}", max_length=300)
+            self.call_from_thread(self.notify, message, title="engine failed to start", severity="error", markup=False)
+
+    def wait_engine_started(self, timeout: float | None = None) -> None:
+        """Wait for the engine's start-up thread (if any) to finish."""
+        if self._engine_starter is not None and self._engine_starter.is_alive():
+            self._engine_starter.join(timeout)
+
+    # -- the drain --------------------------------------------------------
+
+    def _sync_all(self) -> None:
+        self._sidebar.sync()
+        for alias in self.view_widgets:
+            self._sync_view(alias)
+        self._show_header()
+        self._show_notices()
+
+    def _drain(self) -> None:
+        if not self._sidebar.is_mounted:
+            return
+        changed = self.bridge.pump()
+        if not changed:
+            return
+        with self.batch_update():
+            for state in changed:
+                if state is self.workflows_state:
+                    self._sidebar.sync()
+                    self._show_workflow_detail()
+                    self._show_notices()
+                    continue
+                alias = self._state_views.get(id(state))
+                if alias is None:
+                    continue
+                if alias == self.current_view:
+                    self._sync_view(alias)
+                else:
+                    self._stale_views.add(alias)
+            self._show_header()
+
+    def _tick(self) -> None:
+        if not self._sidebar.is_mounted:
+            return
+        self.vitals_state.tick()
+        with self.batch_update():
+            self._show_header()
+            self._sidebar.sync()
+            widget = self.view_widgets.get(self.current_view)
+            refresh_clock = getattr(widget, "refresh_clock", None)
+            if refresh_clock is not None:
+                refresh_clock()
+
+    def _sync_view(self, alias: str) -> None:
+        self._stale_views.discard(alias)
+        sync = getattr(self.view_widgets[alias], "sync", None)
+        if sync is not None:
+            sync()
+
+    def _show_header(self) -> None:
+        self._header.show(
+            dropped=self.bridge.dropped,
+            readonly=self.readonly,
+            views=[(view.key, view.alias) for view in VIEWS],
+            current_view=self.current_view,
+        )
+
+    def _show_notices(self) -> None:
+        for notice in self.workflows_state.take_notices():
+            self.notify(
+                visible(notice.message, multiline=True, max_length=500),
+                title=visible(notice.title, max_length=120),
+                severity=notice.severity,  # type: ignore[arg-type]
+                markup=False,
+            )
+
+    def _show_workflow_detail(self) -> None:
+        detail = self._sidebar.describe(self.selected_workflow)
+        self._workflow_detail.update(detail)
+
+    def on_option_list_option_highlighted(self, message: OptionList.OptionHighlighted) -> None:
+        if message.option_list.id == "workflow-list":
+            self.selected_workflow = message.option.id
+            self._show_workflow_detail()
+
+    def workflow_names(self) -> list[str]:
+        """The workflows the console knows, in sidebar order."""
+        return list(self.workflows_state.workflows)
+
+    # -- views and navigation ----------------------------------------------
+
+    def action_show_view(self, alias: str, remember: bool = True) -> None:
+        if by_alias(alias) is None:
+            self.notify(f"no view :{visible(alias)}", severity="error", markup=False)
+            return
+        if alias != self.current_view and remember:
+            self._history.append(self.current_view)
+        self.current_view = alias
+        self.query_one(ContentSwitcher).current = self._view_id(alias)
+        if alias in self._stale_views:
+            self._sync_view(alias)
+        self._show_header()
+        self._focus_view()
+
+    def _focus_view(self) -> None:
+        widget = self.view_widgets.get(self.current_view)
+        focus_main = getattr(widget, "focus_main", None)
+        if focus_main is not None:
+            focus_main()
+        elif widget is not None:
+            widget.focus()
+
+    def action_back(self) -> None:
+        if self._history:
+            self.action_show_view(self._history.pop(), remember=False)
+        else:
+            self._focus_view()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.binding_rows()))
+
+    def action_command_line(self) -> None:
+        self.query_one(CommandLine).open()
+
+    def binding_rows(self) -> list[tuple[str, str, str]]:
+        """Every key binding the operator can use now, for the help screen."""
+        return binding_rows(self, CHANGING_ACTIONS)
+
+    def on_command_line_command(self, message: CommandLine.Command) -> None:
+        self._focus_view()
+        self.run_command_line(message.text)
+
+    def on_command_line_closed(self, message: CommandLine.Closed) -> None:
+        self._focus_view()
+
+    def run_command_line(self, text: str) -> None:
+        """Do what a ``:`` command says."""
+        parts = text.strip().lstrip(":").split(maxsplit=1)
+        if not parts:
+            return
+        command, argument = parts[0].lower(), (parts[1].strip() if len(parts) > 1 else "")
+        if by_alias(command) is not None:
+            self.action_show_view(command)
+        elif command in ("q", "quit", "q!"):
+            self.exit(0)
+        elif command in ("help", "h"):
+            self.action_help()
+        elif command == "run":
+            self.action_run_workflow(argument or None)
+        elif command == "reload":
+            self.action_reload()
+        elif command == "theme" and argument:
+            self.switch_theme(argument)
+        else:
+            self.notify(f"unknown command: {visible(text, max_length=80)}", severity="error", markup=False)
+
+    # -- themes -------------------------------------------------------------
+
+    def switch_theme(self, name: str) -> None:
+        if name not in self.flow_themes:
+            known = ", ".join(self.flow_themes)
+            self.notify(f"unknown theme {visible(name, max_length=60)} (known: {known})", severity="error", markup=False)
+            return
+        self.theme = name
+
+    # -- commands to the engine ------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in CHANGING_ACTIONS and self.readonly:
+            return False
+        return True
+
+    def action_run_workflow(self, name: str | None = None) -> None:
+        workflow = name or self.selected_workflow
+        if workflow is None:
+            self.notify("No workflow selected.", severity="warning")
+            return
+        self.perform(f"run {workflow}", self.commands.start_run, workflow)
+
+    def action_reload(self) -> None:
+        self.perform("reload workflow files", self.commands.reload)
+
+    def perform(self, label: str, command: Any, *args: Any, **kwargs: Any) -> bool:
+        """Run an engine command in a worker thread; False if refused (read-only)."""
+        if self.readonly:
+            self.notify(f"{visible(label, max_length=80)}: refused, the console is read-only", severity="warning", markup=False)
+            return False
+        self._perform(label, command, args, kwargs)
+        return True
+
+    @work(thread=True, group="commands", exit_on_error=False)
+    def _perform(self, label: str, command: Any, args: tuple, kwargs: dict) -> Any:
+        label = visible(label, max_length=80)
+        try:
+            result = command(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown to the operator
+            message = visible(f"{type(exc).__name__}: {exc}", max_length=300)
+            self.call_from_thread(self.notify, message, title=f"{label} failed", severity="error", markup=False)
+            return None
+        done = f"{label}: done" if result is None else f"{label}: {visible(result, max_length=80)}"
+        self.call_from_thread(self.notify, done, markup=False)
+        return result
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the console on ``args.directory``; returns the exit code."""
+    from engine.host import Engine
+
+    from .cli import UsageError
+
+    themes = load_themes()
+    if args.theme is not None and args.theme not in themes:
+        raise UsageError(str(UnknownThemeError(args.theme, themes)))
+    engine = Engine(args.directory, state_dir=args.state_dir)
+    # The app subscribes its bridge here, before the engine starts.
+    app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)
+    try:
+        app.run()
+    finally:
+        app.wait_engine_started()
+        engine.stop()
+    # 0 after q; Textual sets 1 when the app stopped on an unhandled error.
+    return app.return_code or 0

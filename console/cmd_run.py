@@ -1,0 +1,165 @@
+"""``flowconsole run FILE_OR_DIR``: run workflows headless.
+
+Loads the file (or every file of the directory) into an `engine.Engine` and
+runs the workflow named by ``--workflow`` (default: every workflow that can
+be started by hand, one after the other). Load problems and failed runs make
+the exit code 1; success is 0; a wrong command line is 2. ``--json`` writes
+every engine event and log record as JSON lines (events to stdout, logs to
+stderr). ``--watch`` keeps the engine running, with hot reload and
+schedules, until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from engine import Engine, Event
+from engine.loader import DEFAULT_CHECK_TIMEOUT
+
+from console.cmd_validate import display_path
+
+# Kinds that react to events by themselves: without a start event there is
+# nothing to start by hand.
+_REACTIVE = ("event_driven", "choreography")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``flowconsole run``."""
+    parser.add_argument("path", metavar="FILE_OR_DIR", help="a workflow file or a directory of them")
+    parser.add_argument("--workflow", metavar="NAME", help="run only this workflow")
+    parser.add_argument(
+        "--state-dir", metavar="D", type=Path, default=None,
+        help="keep events, dead letters and runs in a SQLite store here (default: in memory)",
+    )
+    parser.add_argument("--watch", action="store_true", help="keep running with hot reload and schedules")
+    parser.add_argument("--json", action="store_true", help="events as JSON lines on stdout, logs on stderr")
+    parser.add_argument("--timeout", type=float, default=None, metavar="S", help="give up on a run after S seconds")
+    parser.add_argument(
+        "--check-timeout", type=float, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
+        help=f"seconds each file may take to load (default {DEFAULT_CHECK_TIMEOUT:g})",
+    )
+    from console.cli import add_executor_option
+
+    add_executor_option(parser)
+
+
+class _Output:
+    """Writes events (``--json``) or a human summary; one lock keeps lines whole."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.load_failures = 0
+        self._lock = threading.Lock()
+
+    def write(self, text: str, stream: Any = None) -> None:
+        with self._lock:
+            (stream or sys.stdout).write(text + "\n")
+            (stream or sys.stdout).flush()
+
+    def on_event(self, event: Event) -> None:
+        if event.type == "workflow.load_failed":
+            self.load_failures += 1
+            if not self.as_json:
+                message = " ".join(str(event.data["message"]).split())
+                self.write(f"{display_path(event.data['file'])}:{event.data['line']}: {message}", sys.stderr)
+        if self.as_json:
+            self.write(json.dumps(event.to_dict(), default=repr))
+
+    def outcome(self, name: str, ok: bool, detail: str) -> None:
+        if self.as_json:
+            self.write(json.dumps({"type": "cli.run_finished", "data": {"name": name, "ok": ok, "detail": detail}}))
+        else:
+            self.write(f"{name}: {'ok' if ok else 'FAILED'}{' - ' + detail if detail else ''}")
+
+
+def _targets(engine: Engine, wanted: str | None, out: _Output) -> list[str]:
+    from console.cli import UsageError
+
+    names = engine.workflow_names()
+    if wanted is not None:
+        if wanted in names:
+            return [wanted]
+        if out.load_failures:
+            return []
+        raise UsageError(f"no workflow {wanted!r} loaded (available: {', '.join(names) or 'none'})")
+    return [
+        n for n in names
+        if engine.definition(n).kind not in _REACTIVE or engine.definition(n).meta.start_event
+    ]
+
+
+def _run_one(engine: Engine, name: str, timeout: float | None, out: _Output) -> bool:
+    try:
+        result = engine.run(name, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - a failed run is reported, not raised
+        out.outcome(name, False, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+        return False
+    out.outcome(name, True, "" if result is None else f"result {_short(result)}")
+    return True
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        continue
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``flowconsole run``; returns the exit code."""
+    from console.cli import UsageError
+
+    path = Path(args.path)
+    if not path.exists():
+        raise UsageError(f"{args.path}: no such file or directory")
+    if path.is_file() and path.suffix != ".py":
+        raise UsageError(f"{args.path}: not a Python workflow file")
+    from console.cli import opened_executor
+
+    with opened_executor(args.executor) as executor:
+        out = _Output(args.json)
+        log_handler = None
+        if args.json:
+            from engine import install_json_logging
+
+            log_handler = install_json_logging(stream=sys.stderr)
+        return _run_engine(args, path, out, executor, log_handler)
+
+
+def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: Any, log_handler: Any) -> int:
+    engine = Engine(
+        path, state_dir=args.state_dir, watch=args.watch, schedules=args.watch,
+        check_timeout=args.check_timeout, executor=executor,
+    )
+    engine.bus.subscribe("*", out.on_event)
+    ok = True
+    try:
+        engine.start()
+        ok = out.load_failures == 0 or args.watch
+        # Under --watch the schedules start runs; only a named workflow runs at once.
+        targets = [] if args.watch and args.workflow is None else _targets(engine, args.workflow, out)
+        for name in targets:
+            ok = _run_one(engine, name, args.timeout, out) and ok
+        if args.workflow is not None and not targets:
+            ok = False
+        if args.watch:
+            _wait_for_interrupt()
+    finally:
+        engine.stop()
+        if log_handler is not None:
+            from engine.logs import uninstall_handler
+
+            uninstall_handler(log_handler)
+    return 0 if ok else 1

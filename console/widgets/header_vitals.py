@@ -1,0 +1,64 @@
+"""The header: the engine's vital signs and the view bar.
+
+Line one: workflows loaded, runs active, events per second, dead letters
+waiting, breakers open, events dropped by the bridge (and READ-ONLY when so).
+Line two: every view's number key and alias, the shown one highlighted.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rich.text import Text
+from textual.widget import Widget
+
+from ..state.vitals import VitalsState
+from ..state.workflows import WorkflowsState
+
+
+class HeaderVitals(Widget):
+    """Two lines of vital signs and views."""
+
+    COMPONENT_CLASSES = {"header--title", "header--label", "header--alert", "header--view", "header--view-active"}
+
+    def __init__(self, workflows: WorkflowsState, vitals: VitalsState, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.workflows = workflows
+        self.vitals = vitals
+        self.dropped = 0
+        self.readonly = False
+        self.views: Sequence[tuple[str, str]] = ()
+        self.current_view = ""
+
+    def show(self, *, dropped: int, readonly: bool, views: Sequence[tuple[str, str]], current_view: str) -> None:
+        self.dropped = dropped
+        self.readonly = readonly
+        self.views = views
+        self.current_view = current_view
+        self.refresh()
+
+    def render(self) -> Text:
+        label = self.get_component_rich_style("header--label")
+        alert = self.get_component_rich_style("header--alert")
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(" flowconsole ", style=self.get_component_rich_style("header--title"))
+
+        def vital(name: str, value: int, bad: bool = False) -> None:
+            text.append(f"  {name} ", style=label)
+            text.append(str(value), style=alert if bad and value else "bold")
+
+        vitals = self.vitals
+        vital("workflows", self.workflows.loaded_count)
+        vital("runs active", self.workflows.active_runs)
+        vital("events/s", vitals.events_per_second)
+        vital("dead letters", vitals.dead_letters, bad=True)
+        vital("breakers open", vitals.breakers_open, bad=True)
+        vital("dropped", self.dropped, bad=True)
+        if self.readonly:
+            text.append("  READ-ONLY", style=alert)
+        text.append("\n")
+        for key, alias in self.views:
+            style = "header--view-active" if alias == self.current_view else "header--view"
+            text.append(f" {key} {alias} ", style=self.get_component_rich_style(style))
+            text.append(" ")
+        return text

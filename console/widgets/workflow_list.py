@@ -1,0 +1,107 @@
+"""The sidebar's list of workflows: name, kind, status, last run, load errors.
+
+Each option shows the workflow's name (in the error colour when its file
+failed to load) and a second line with kind, status and how long ago it
+last ran. Highlighting one makes it the app's selected workflow; `describe`
+gives the detail shown under the list (file, description, or the load
+error's message and traceback).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from ..safe import safe_text
+from ..state import ago
+from ..state.workflows import WorkflowInfo, WorkflowsState
+
+_STATUS_CLASS = {
+    "load error": "workflows--error",
+    "running": "workflows--running",
+    "failed": "workflows--failed",
+    "completed": "workflows--completed",
+    "cancelled": "workflows--cancelled",
+}
+
+
+class WorkflowList(OptionList):
+    """Every workflow the engine has loaded (or failed to)."""
+
+    COMPONENT_CLASSES = {
+        "workflows--error", "workflows--running", "workflows--failed",
+        "workflows--completed", "workflows--cancelled", "workflows--muted",
+    }
+
+    def __init__(self, state: WorkflowsState, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state = state
+        self._names: list[str] = []
+        self._prompts: list[Text] = []
+
+    def sync(self) -> None:
+        """Rebuild the options when the set changed, else refresh their text."""
+        names = list(self.state.workflows)
+        prompts = [self._prompt(self.state.workflows[name]) for name in names]
+        if names != self._names:
+            highlighted = self.highlighted_option.id if self.highlighted_option is not None else None
+            self._names = names
+            self.set_options(Option(prompt, id=name) for prompt, name in zip(prompts, names))
+            if names:
+                self.highlighted = names.index(highlighted) if highlighted in names else 0
+        else:
+            # Replacing a prompt re-renders its option; skip the unchanged ones.
+            for index, (prompt, shown) in enumerate(zip(prompts, self._prompts)):
+                if prompt.plain != shown.plain or prompt.spans != shown.spans:
+                    self.replace_option_prompt_at_index(index, prompt)
+        self._prompts = prompts
+
+    def _prompt(self, info: WorkflowInfo) -> Text:
+        status = info.status
+        status_style = self.get_component_rich_style(_STATUS_CLASS.get(status, "workflows--muted"))
+        muted = self.get_component_rich_style("workflows--muted")
+        name_style = status_style if info.load_error is not None else "bold"
+        text = safe_text(info.name, name_style, max_length=60)
+        text.append("\n  ")
+        if info.kind != "?":
+            text.append_text(safe_text(info.kind, muted))
+            text.append(" · ", style=muted)
+        text.append(status, style=status_style)
+        since = self.state.last_run_ago(info)
+        if since is not None:
+            text.append(f" · {ago(since)} ago", style=muted)
+        return text
+
+    def describe(self, name: str | None) -> Text:
+        """The detail of workflow ``name`` for the pane under the list."""
+        info = self.state.workflows.get(name) if name is not None else None
+        if info is None:
+            return Text("")
+        error_style = self.get_component_rich_style("workflows--error")
+        text = Text(end="")
+        where = f"{info.file}:{info.line}" if info.line is not None else info.file
+        if where:
+            text.append_text(safe_text(where))
+        if info.generation:
+            text.append(f"  v{info.generation}")
+        if info.description:
+            text.append("\n")
+            text.append_text(safe_text(info.description, multiline=True, max_length=1000))
+        if info.tags:
+            text.append("\ntags: ")
+            text.append_text(safe_text(", ".join(info.tags)))
+        error = info.load_error
+        if error is not None:
+            place = f"{error.file}:{error.line}" if error.line is not None else error.file
+            text.append("\n\nload failed: ", style=error_style)
+            text.append_text(safe_text(place, error_style))
+            text.append("\n")
+            text.append_text(safe_text(error.message, error_style, multiline=True, max_length=2000))
+            text.append(
+                "\nlast good version still active" if error.last_good_active else "\nno version active"
+            )
+            if error.traceback:
+                text.append("\n\n")
+                text.append_text(safe_text(error.traceback, multiline=True, max_length=20_000))
+        return text

@@ -1,0 +1,390 @@
+"""The engine's built-in metrics, derived from the events on its bus.
+
+`attach_engine_metrics(runtime)` subscribes one handler to every event and
+turns the events the other parts of the engine already publish into metrics
+in ``runtime.metrics``, so no workflow code calls the metrics API by hand.
+``runtime.metrics`` attaches it when it is made. Every name below carries
+the prefix ``flowconsole_``:
+
+================================  =======================================================
+metric (Prometheus name)          from
+================================  =======================================================
+``runs_{started,completed,        ``run.started`` / ``run.completed`` / ``run.failed``
+failed}_total{workflow}``         (``run.cancelled`` counts as failed)
+``runs_active{workflow}``         started minus finished
+``run_duration_seconds``          ``duration`` of ``run.completed`` / ``run.failed``
+``tasks_{started,completed,       ``task.started`` / ``task.completed`` / ``task.failed``
+failed}_total{workflow}``
+``task_duration_seconds``         ``duration`` of ``task.completed`` / ``task.failed``
+``retries_total{workflow}``       ``task.retrying``, ``pool.task.retrying`` and
+                                  ``retry.scheduled``
+``dead_letters_total{source}``    ``dlq.added``; ``dead_letters_open`` goes down on
+                                  ``dlq.resolved`` / ``dlq.discarded`` / ``dlq.evicted``
+``breaker_state{breaker}``        ``breaker.*`` events (0 closed, 1 half-open, 2 open),
+                                  and each breaker's snapshot when metrics are read
+``breaker_rejections_total``      the breakers' own rejection counts, read when metrics
+                                  are read (and any ``breaker.rejected`` event)
+``pool_workers{pool}`` (and        any ``pool.*`` event whose data carries ``workers``
+``pool_queue_depth``,             (``queue_depth`` / ``busy_workers`` likewise); a
+``pool_busy_workers``)            `WorkerPool` also sets ``pool.queue_depth{pool,worker}``
+                                  and ``pool.busy_workers{pool}`` gauges itself
+``handler_errors_total``          ``handler.error``
+``events_total{type}``            every event; ``events_per_second`` is the rate over
+                                  the latest window of at least one second of the
+                                  runtime's clock (updated by the first event after it)
+================================  =======================================================
+
+Task counters are labelled by workflow only, not by task, so a generated DAG
+of ten thousand tasks makes one series, not ten thousand; pass
+``per_task=True`` to label task durations by task as well.
+
+Handlers run on the publishing thread; ``_lock`` guards the events-per-second
+window and the breaker rejection counts already reported. The series
+handles are cached in dicts whose single-key operations are atomic under the
+GIL; two threads racing to cache the same series get the same handle from
+the collector. The metrics collector guards its own series.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from .clock import SystemClock
+from .events import Event
+
+if TYPE_CHECKING:
+    from .metrics import MetricsCollector
+    from .runtime import Runtime
+
+PREFIX = "flowconsole_"
+_attach_lock = threading.Lock()
+_UNHANDLED: Any = object()
+_BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
+_BREAKER_SUFFIXES = {
+    "opened": "open", "open": "open", "closed": "closed", "reset": "closed",
+    "half_opened": "half_open", "half_open": "half_open",
+}
+_POOL_GAUGES = {
+    "queue_depth": "pool_queue_depth",
+    "busy_workers": "pool_busy_workers",
+    "workers": "pool_workers",
+}
+HELP = {
+    "runs_started": "Workflow runs started.",
+    "runs_completed": "Workflow runs that completed.",
+    "runs_failed": "Workflow runs that failed or were cancelled.",
+    "runs_active": "Workflow runs started and not yet finished.",
+    "run_duration_seconds": "Duration of finished workflow runs, in seconds.",
+    "tasks_started": "Task attempts started.",
+    "tasks_completed": "Tasks that completed.",
+    "tasks_failed": "Task attempts that failed.",
+    "task_duration_seconds": "Duration of finished task attempts, in seconds.",
+    "retries": "Retries scheduled after a failed attempt.",
+    "dead_letters": "Units of work sent to the dead-letter queue.",
+    "dead_letters_open": "Dead letters neither resolved nor discarded.",
+    "breaker_state": "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
+    "breaker_rejections": "Calls a circuit breaker rejected.",
+    "pool_queue_depth": "Tasks waiting in a worker pool's queue.",
+    "pool_busy_workers": "Workers of a pool running a task.",
+    "pool_workers": "Workers in a pool.",
+    "handler_errors": "Event handlers that raised.",
+    "events": "Events published on the bus, by type.",
+    "events_per_second": "Events per second over the latest window of at least one second.",
+}
+
+
+class EngineMetrics:
+    """The subscriber that derives the built-in metrics; see the module doc."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        metrics: MetricsCollector | None = None,
+        *,
+        per_task: bool = False,
+        event_time: bool = False,
+    ) -> None:
+        self.runtime = runtime
+        self.metrics = metrics if metrics is not None else runtime.metrics
+        self.per_task = per_task
+        self.event_time = event_time
+        clock = runtime.clock
+        self._monotonic = time.monotonic if isinstance(clock, SystemClock) else clock.monotonic
+        self._lock = threading.Lock()
+        self._next_roll = -math.inf
+        self._roll_time: float | None = None
+        self._roll_total = 0
+        # Series handles resolved once: the per-event path is a dict lookup
+        # and a locked add, not a label sort and a table lookup.
+        self._event_counters: dict[str, Any] = {}
+        self._series: dict[tuple[str, str, str], Any] = {}
+        self._started_by_workflow: dict[str, Any] = {}
+        self._completed_by_workflow: dict[str, Any] = {}
+        self._rejections_seen: dict[str, int] = {}
+        self._handlers: dict[str, Callable[[Event], None]] = {
+            "run.started": self._run_started,
+            "run.completed": self._run_completed,
+            "run.failed": self._run_failed,
+            "run.cancelled": self._run_failed,
+            "task.started": self._task_started,
+            "task.completed": self._task_completed,
+            "task.failed": self._task_failed,
+            "task.retrying": self._retry,
+            "retry.scheduled": self._retry,
+            "pool.task.retrying": self._retry,
+            "dlq.added": self._dlq_added,
+            "dlq.resolved": self._dlq_closed,
+            "dlq.discarded": self._dlq_closed,
+            "dlq.evicted": self._dlq_evicted,
+            "breaker.rejected": self._breaker_rejected,
+            "handler.error": self._handler_error,
+            # Frequent types with nothing to derive beyond the event count.
+            "span.finished": None,
+            "log.record": None,
+        }
+        for name, text in HELP.items():
+            self.metrics.describe(PREFIX + name, text)
+        self._subscription: Any = None
+
+    def attach(self) -> EngineMetrics:
+        """Start deriving metrics from the runtime's bus (once)."""
+        if self._subscription is None:
+            self._subscription = self.runtime.bus.subscribe("*", self)
+            self.metrics.add_collect_hook(self._read_breakers)
+        return self
+
+    @property
+    def attached(self) -> bool:
+        return self._subscription is not None
+
+    def detach(self) -> None:
+        """Stop deriving metrics; the values so far stay."""
+        if self._subscription is not None:
+            self.runtime.bus.unsubscribe("*", self._subscription)
+            self.metrics.remove_collect_hook(self._read_breakers)
+            self._subscription = None
+
+    def _read_breakers(self, metrics: MetricsCollector) -> None:
+        # Breakers count their rejections themselves and move from open to
+        # half-open lazily, so their snapshots are the truth at read time.
+        for snapshot in self.runtime.breakers.snapshots():
+            labels = {"breaker": str(snapshot.get("name", ""))}
+            number = _BREAKER_STATES.get(str(snapshot.get("state")))
+            if number is not None:
+                metrics.gauge(PREFIX + "breaker_state", number, labels)
+            rejections = snapshot.get("rejections")
+            if isinstance(rejections, int):
+                with self._lock:
+                    seen = self._rejections_seen.get(labels["breaker"], 0)
+                    self._rejections_seen[labels["breaker"]] = max(seen, rejections)
+                if rejections > seen:
+                    metrics.increment(PREFIX + "breaker_rejections", rejections - seen, labels)
+
+    def __call__(self, event: Event) -> None:
+        # A replay redelivers events already counted when they happened.
+        if not event.replay:
+            self.observe(event)
+
+    def observe(self, event: Event) -> None:
+        """Derive metrics from one event (replayed or not).
+
+        For rebuilding metrics from a stored event log: ``events_per_second``
+        is then measured on the events' own timestamps when the
+        `EngineMetrics` was made with ``event_time=True``.
+        """
+        # The hot path of every event the engine publishes: the counter's
+        # lock is taken inline rather than through Counter.inc.
+        etype = event.type
+        now = event.ts if self.event_time else self._monotonic()
+        if now >= self._next_roll:
+            self._roll(now)
+        counter = self._event_counters.get(etype)
+        if counter is None:
+            counter = self._event_counters[etype] = self.metrics.counter_series(
+                PREFIX + "events", {"type": etype}
+            )
+        with counter._lock:
+            counter.value += 1
+        handler = self._handlers.get(etype, _UNHANDLED)
+        if handler is _UNHANDLED:
+            if etype.startswith("breaker."):
+                self._breaker_state(event)
+            elif etype.startswith("pool."):
+                self._pool(event)
+        elif handler is not None:
+            handler(event)
+
+    def _roll(self, now: float) -> None:
+        # Once a second: the rate is the events counted since the last roll
+        # over the time since then.
+        with self._lock:
+            if now < self._next_roll:
+                return
+            total = sum(c.value for c in list(self._event_counters.values()))
+            last_time, last_total = self._roll_time, self._roll_total
+            self._roll_time, self._roll_total = now, total
+            self._next_roll = now + 1.0
+        if last_time is not None and now > last_time:
+            self.metrics.gauge(PREFIX + "events_per_second", (total - last_total) / (now - last_time))
+
+    def _handle(self, kind: str, metric: str, event: Event, extra: str = "") -> Any:
+        workflow = event.workflow or event.data.get("workflow") or ""
+        key = (metric, workflow, extra)
+        found = self._series.get(key)
+        if found is None:
+            labels = {"workflow": workflow}
+            if kind == "histogram":
+                labels["outcome"] = extra.partition("/")[0]
+                if self.per_task:
+                    labels["task"] = extra.partition("/")[2]
+            found = self._series[key] = getattr(self.metrics, f"{kind}_series")(PREFIX + metric, labels)
+        return found
+
+    # -- runs and tasks ----------------------------------------------------
+
+    def _run_started(self, event: Event) -> None:
+        self._handle("counter", "runs_started", event).inc()
+        self._handle("gauge", "runs_active", event).add(1)
+
+    def _run_finished(self, event: Event, outcome: str) -> None:
+        self._handle("counter", f"runs_{outcome}", event).inc()
+        self._handle("gauge", "runs_active", event).add(-1)
+        duration = event.data.get("duration")
+        if duration.__class__ in (int, float):
+            self._handle("histogram", "run_duration_seconds", event, outcome).record(duration)
+
+    def _run_completed(self, event: Event) -> None:
+        self._run_finished(event, "completed")
+
+    def _run_failed(self, event: Event) -> None:
+        self._run_finished(event, "failed")
+
+    def _task_started(self, event: Event) -> None:
+        workflow = event.workflow or event.data.get("workflow") or ""
+        counter = self._started_by_workflow.get(workflow)
+        if counter is None:
+            counter = self._started_by_workflow[workflow] = self._handle("counter", "tasks_started", event)
+        with counter._lock:
+            counter.value += 1
+
+    def _task_finished(self, event: Event, outcome: str) -> None:
+        self._handle("counter", f"tasks_{outcome}", event).inc()
+        duration = event.data.get("duration")
+        if duration.__class__ in (int, float):
+            extra = f"{outcome}/{event.data.get('task', '')}" if self.per_task else outcome
+            self._handle("histogram", "task_duration_seconds", event, extra).record(duration)
+
+    def _task_completed(self, event: Event) -> None:
+        if self.per_task:
+            self._task_finished(event, "completed")
+            return
+        workflow = event.workflow or event.data.get("workflow") or ""
+        cells = self._completed_by_workflow.get(workflow)
+        if cells is None:
+            cells = self._completed_by_workflow[workflow] = (
+                self._handle("counter", "tasks_completed", event),
+                self._handle("histogram", "task_duration_seconds", event, "completed"),
+            )
+        counter, histogram = cells
+        with counter._lock:
+            counter.value += 1
+        duration = event.data.get("duration")
+        if duration.__class__ in (int, float):
+            histogram.record(duration)
+
+    def _task_failed(self, event: Event) -> None:
+        self._task_finished(event, "failed")
+
+    def _retry(self, event: Event) -> None:
+        self._handle("counter", "retries", event).inc()
+
+    # -- resilience ----------------------------------------------------------
+
+    def _dlq_added(self, event: Event) -> None:
+        labels = {"source": str(event.data.get("source", ""))}
+        self.metrics.increment(PREFIX + "dead_letters", 1, labels)
+        self.metrics.adjust_gauge(PREFIX + "dead_letters_open", 1)
+
+    def _dlq_closed(self, event: Event) -> None:
+        self.metrics.adjust_gauge(PREFIX + "dead_letters_open", -1)
+
+    def _dlq_evicted(self, event: Event) -> None:
+        if event.data.get("status") not in ("resolved", "discarded"):
+            self.metrics.adjust_gauge(PREFIX + "dead_letters_open", -1)
+
+    @staticmethod
+    def _breaker_name(event: Event) -> dict[str, str]:
+        data = event.data
+        return {"breaker": str(data.get("breaker") or data.get("name") or "")}
+
+    def _breaker_rejected(self, event: Event) -> None:
+        self.metrics.increment(PREFIX + "breaker_rejections", 1, self._breaker_name(event))
+
+    def _breaker_state(self, event: Event) -> None:
+        state = event.data.get("state") or event.data.get("to")
+        if state is None:
+            state = _BREAKER_SUFFIXES.get(event.type[len("breaker."):])
+        number = _BREAKER_STATES.get(str(state)) if state is not None else None
+        if number is not None:
+            self.metrics.gauge(PREFIX + "breaker_state", number, self._breaker_name(event))
+
+    def _pool(self, event: Event) -> None:
+        data = event.data
+        labels: dict[str, str] | None = None
+        for field, metric in _POOL_GAUGES.items():
+            value = data.get(field)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if labels is None:
+                    labels = {"pool": str(data.get("pool") or event.workflow or "")}
+                self.metrics.gauge(PREFIX + metric, value, labels)
+
+    def _handler_error(self, event: Event) -> None:
+        self.metrics.increment(PREFIX + "handler_errors", 1, {"event_type": str(event.data.get("event_type", ""))})
+
+
+def attach_engine_metrics(
+    runtime: Runtime | None = None,
+    metrics: MetricsCollector | None = None,
+    *,
+    per_task: bool = False,
+) -> EngineMetrics:
+    """Derive the built-in metrics from ``runtime``'s bus into ``runtime.metrics``.
+
+    Idempotent: a collector already fed by this runtime's bus keeps its one
+    subscriber (which is returned), so nothing is counted twice. Returns the
+    subscriber; `EngineMetrics.detach` stops it. ``runtime.metrics`` attaches
+    itself when it is made; calling this at engine start makes sure the
+    first events are counted too.
+    """
+    if runtime is None:
+        from .runtime import current_runtime
+
+        runtime = current_runtime()
+    collector = metrics if metrics is not None else runtime.metrics
+    with _attach_lock:
+        existing = collector.engine_metrics
+        if existing is not None and existing.runtime is runtime and existing.attached:
+            return existing
+        subscriber = EngineMetrics(runtime, collector, per_task=per_task).attach()
+        collector.engine_metrics = subscriber
+        return subscriber
+
+
+def metrics_from_events(events: Iterable[Event], metrics: MetricsCollector | None = None) -> MetricsCollector:
+    """The built-in metrics of a stream of past events (a stored event log).
+
+    Rates are measured on the events' own timestamps. Returns the collector
+    (a new one unless ``metrics`` is given).
+    """
+    from .metrics import MetricsCollector
+    from .runtime import Runtime
+
+    runtime = Runtime()
+    collector = metrics if metrics is not None else MetricsCollector(runtime, engine_metrics=False)
+    observe = EngineMetrics(runtime, collector, event_time=True).observe
+    for event in events:
+        observe(event)
+    return collector

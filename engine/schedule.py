@@ -1,0 +1,97 @@
+"""Interval triggers: start a workflow's run every N seconds.
+
+`IntervalScheduler` keeps, per workflow, its interval and the monotonic time
+it is next due, read from the runtime's clock. `tick` fires whatever is due
+and is all a test needs (with a `FakeClock`); `start` runs a thread that
+ticks and waits on an `Event`, so `stop` returns at once. A workflow is
+first due as soon as it is scheduled, so a freshly started engine shows
+activity right away; a run that is fired skips the intervals it missed
+rather than firing a burst to catch up.
+
+``_lock`` guards ``_entries``; ``fire`` is called without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from .clock import Clock
+
+log = logging.getLogger("engine.schedule")
+
+
+class IntervalScheduler:
+    """Calls ``fire(name)`` every ``interval`` seconds for each scheduled name."""
+
+    def __init__(self, clock: Clock, fire: Callable[[str], None], *, max_wait: float = 0.25) -> None:
+        self._clock = clock
+        self._fire = fire
+        self._max_wait = max_wait
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, float]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def set(self, name: str, interval: float) -> None:
+        """Schedule ``name`` every ``interval`` seconds, first due now."""
+        with self._lock:
+            previous = self._entries.get(name)
+            due = self._clock.monotonic() if previous is None else min(
+                previous[1], self._clock.monotonic() + interval
+            )
+            self._entries[name] = (interval, due)
+
+    def remove(self, name: str) -> None:
+        """Stop scheduling ``name`` (no error if it was not scheduled)."""
+        with self._lock:
+            self._entries.pop(name, None)
+
+    def scheduled(self) -> dict[str, float]:
+        """Every scheduled name and its interval."""
+        with self._lock:
+            return {name: interval for name, (interval, _) in self._entries.items()}
+
+    def tick(self) -> list[str]:
+        """Fire every name that is due; returns them."""
+        now = self._clock.monotonic()
+        due: list[str] = []
+        with self._lock:
+            for name, (interval, at) in self._entries.items():
+                if at <= now:
+                    due.append(name)
+                    missed = int((now - at) // interval)
+                    self._entries[name] = (interval, at + (missed + 1) * interval)
+        for name in due:
+            try:
+                self._fire(name)
+            except Exception:  # noqa: BLE001 - one bad trigger must not stop the others
+                log.exception("scheduled run of %s failed to start", name)
+        return due
+
+    def _wait(self) -> float:
+        now = self._clock.monotonic()
+        with self._lock:
+            soonest = min((at for _, at in self._entries.values()), default=now + self._max_wait)
+        return min(max(soonest - now, 0.01), self._max_wait)
+
+    def start(self) -> None:
+        """Tick on a thread of its own until `stop`."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="flowconsole-schedule", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop ticking and wait for the thread to end."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(self._wait())

@@ -1,0 +1,86 @@
+"""Dead letters in SQLite, behind the queue's four-call storage interface.
+
+`SQLiteDeadLetterStore` meets `engine.dead_letter.DeadLetterStore`: ``put``
+and ``delete`` go through the store's writer and return only once committed
+(a dead letter is acknowledged only when it is durable); ``get`` and ``all``
+read the database, so a console and a CLI sharing one state directory see
+each other's changes. A letter keeps its place (rowid) when it is replaced,
+so ``all`` is in the order letters were first put. The queue's cap is
+enforced by the queue itself (it evicts with a ``dlq.evicted`` event); the
+store sets it from ``Retention.dlq_cap`` when it builds the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from ..dead_letter import DeadLetter
+
+if TYPE_CHECKING:
+    from .core import Store
+
+_UPSERT = (
+    "INSERT INTO dead_letters (id, created, workflow, source, error_type, body) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+    "workflow = excluded.workflow, source = excluded.source, "
+    "error_type = excluded.error_type, body = excluded.body"
+)
+
+
+class SQLiteDeadLetterStore:
+    """Dead letters persisted in the store's database (see the module docstring).
+
+    Holds no state of its own beyond the store it writes through, so it needs
+    no lock; the store's writer serialises writes.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def put(self, letter: DeadLetter) -> None:
+        """Insert or replace ``letter``; returns once committed."""
+        row = (
+            letter.id,
+            letter.first_failure,
+            letter.workflow,
+            letter.source,
+            letter.error_type,
+            json.dumps(letter.to_dict(), separators=(",", ":")),
+        )
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(_UPSERT, row)
+
+        self._store.write(write, wait=True)
+
+    def get(self, letter_id: str) -> DeadLetter | None:
+        """The letter with ``letter_id``, or None."""
+        with self._store.reader() as conn:
+            row = conn.execute("SELECT body FROM dead_letters WHERE id = ?", (letter_id,)).fetchone()
+        return _letter(row[0]) if row else None
+
+    def all(self) -> list[DeadLetter]:
+        """Every letter, oldest first."""
+        with self._store.reader() as conn:
+            rows = conn.execute("SELECT body FROM dead_letters ORDER BY rowid").fetchall()
+        return [_letter(body) for (body,) in rows]
+
+    def delete(self, letter_id: str) -> None:
+        """Forget ``letter_id``; returns once committed."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,))
+
+        self._store.write(write, wait=True)
+
+    def count(self) -> int:
+        """How many letters are stored."""
+        with self._store.reader() as conn:
+            return conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+
+
+def _letter(body: str) -> DeadLetter:
+    data: dict[str, Any] = json.loads(body)
+    return DeadLetter.from_dict(data)

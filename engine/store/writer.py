@@ -1,0 +1,278 @@
+"""The single writer: one thread, a bounded queue, group commit, acknowledgements.
+
+Records are submitted from any thread and get a *ticket*, a number that grows
+by one per record. The writer thread takes everything queued at once, writes
+it in one transaction and commits; every ticket up to the last one of the
+batch is then acknowledged. A publisher that must know its record is durable
+waits for its ticket (`wait`); `flush` waits for every ticket issued so far.
+Many small records thus share one commit (group commit). When nobody waits
+for a ticket, the writer lingers up to ``linger`` seconds after the first
+record of a batch (or until ``linger_batch`` records are queued), so a
+stream of events costs a few large transactions rather than one per event;
+a caller of `wait` or `flush` ends the linger at once.
+
+When the queue holds ``queue_size`` records, `submit` blocks until the writer
+has taken them (backpressure): a record is never dropped. A batch that fails
+is rolled back and written again one record at a time, each under a
+savepoint, so one bad record is rejected (logged, and reported to whoever
+waits for its ticket) without losing its neighbours.
+
+``_cond`` guards ``_queue``, the ticket counters, ``_rejected``, ``_closed``,
+``_failure``, ``_urgent`` and the writer's waiting/lingering flags. Only the writer thread touches its connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections import OrderedDict
+from typing import Any, Callable
+
+from ..events import Event
+from .errors import StoreClosedError, StoreWriteError
+
+log = logging.getLogger("engine.store")
+
+Record = Any  # an Event, or a callable taking the connection
+EventSink = Callable[[sqlite3.Connection, list[Event]], None]
+_REJECTED_KEPT = 1_000
+
+
+class Writer:
+    """Owns the write connection and commits submitted records in batches."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        write_events: EventSink,
+        *,
+        queue_size: int = 10_000,
+        after_commit: Callable[[sqlite3.Connection, int], None] | None = None,
+        name: str = "flowconsole-store-writer",
+        linger: float = 0.02,
+        linger_batch: int = 4096,
+    ) -> None:
+        if queue_size < 1:
+            raise ValueError(f"queue_size must be at least 1, got {queue_size}")
+        self.queue_size = queue_size
+        self.backpressure_waits = 0
+        self.batches = 0
+        self._conn = conn
+        self._write_events = write_events
+        self._after_commit = after_commit
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: list[Record] = []
+        self._issued = 0
+        self._committed = 0
+        self._rejected: OrderedDict[int, StoreWriteError] = OrderedDict()
+        self._closed = False
+        self._failure: BaseException | None = None
+        self._writer_waiting = False
+        self._lingering = False
+        self._urgent = 0
+        self._linger = linger
+        self._linger_batch = min(linger_batch, queue_size)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # -- submitting ----------------------------------------------------
+
+    def submit(self, record: Record) -> int:
+        """Queue one record; returns its ticket. Blocks while the queue is full."""
+        with self._cond:
+            if len(self._queue) >= self.queue_size or self._closed or self._failure is not None:
+                self._admit(1)
+            self._queue.append(record)
+            self._issued += 1
+            if self._writer_waiting or (self._lingering and len(self._queue) >= self._linger_batch):
+                self._cond.notify_all()
+            return self._issued
+
+    def submit_many(self, records: list[Record]) -> int:
+        """Queue several records in order; returns the last one's ticket."""
+        with self._cond:
+            for record in records:
+                self._admit(1)
+                self._queue.append(record)
+                self._issued += 1
+            if self._writer_waiting or (self._lingering and len(self._queue) >= self._linger_batch):
+                self._cond.notify_all()
+            return self._issued
+
+    def _admit(self, count: int) -> None:
+        if self._closed:
+            raise StoreClosedError("the store is closed; the record was not accepted")
+        if self._failure is not None:
+            raise StoreWriteError(f"the store's writer has stopped: {self._failure}", cause=self._failure)
+        # The writer's own thread (a log handler that publishes, say) must
+        # never wait for itself.
+        if len(self._queue) + count > self.queue_size and threading.current_thread() is not self._thread:
+            self.backpressure_waits += 1
+            while (
+                len(self._queue) + count > self.queue_size
+                and not self._closed
+                and self._failure is None
+            ):
+                self._cond.notify_all()
+                self._cond.wait()
+            if self._closed:
+                raise StoreClosedError("the store closed while a record waited for room")
+            if self._failure is not None:
+                raise StoreWriteError(f"the store's writer has stopped: {self._failure}", cause=self._failure)
+
+    # -- acknowledgements ----------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """How many records are queued and not yet taken by the writer."""
+        return len(self._queue)
+
+    @property
+    def committed(self) -> int:
+        """The highest acknowledged ticket."""
+        return self._committed
+
+    @property
+    def issued(self) -> int:
+        """The highest ticket handed out."""
+        return self._issued
+
+    def wait(self, ticket: int, timeout: float | None = None) -> bool:
+        """Wait until ``ticket`` is committed; False on timeout.
+
+        Raises `StoreWriteError` if that record was rejected or the writer stopped.
+        """
+        if threading.current_thread() is self._thread:
+            return False
+        with self._cond:
+            done = self._wait_committed(ticket, timeout)
+            rejected = self._rejected.get(ticket)
+        if rejected is not None:
+            raise rejected
+        return done
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every record submitted so far is committed; False on timeout.
+
+        On the writer's own thread (a record's callable) it cannot wait for
+        itself and returns False at once.
+        """
+        if threading.current_thread() is self._thread:
+            return False
+        with self._cond:
+            if self._issued == 0:
+                return True
+            return self._wait_committed(self._issued, timeout)
+
+    def _wait_committed(self, ticket: int, timeout: float | None) -> bool:
+        """Wait (holding ``_cond``) until ``ticket`` is committed; ends any linger."""
+        self._urgent += 1
+        self._cond.notify_all()
+        try:
+            done = self._cond.wait_for(
+                lambda: self._committed >= ticket or self._failure is not None, timeout
+            )
+        finally:
+            self._urgent -= 1
+        if self._committed < ticket and self._failure is not None:
+            raise StoreWriteError(
+                f"the store's writer stopped before committing: {self._failure}",
+                cause=self._failure,
+            )
+        return done
+
+    def close(self, timeout: float | None = None) -> None:
+        """Commit what is queued, then stop the thread (the connection is closed too)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._conn.close()
+
+    # -- the writer thread ---------------------------------------------
+
+    def _run(self) -> None:
+        cond = self._cond
+        while True:
+            with cond:
+                while not self._queue and not self._closed:
+                    self._writer_waiting = True
+                    cond.wait()
+                self._writer_waiting = False
+                if not self._queue:
+                    return
+                if not self._closed and not self._urgent and len(self._queue) < self._linger_batch:
+                    self._lingering = True
+                    cond.wait(self._linger)
+                    self._lingering = False
+                batch = self._queue
+                self._queue = []
+                first = self._issued - len(batch) + 1
+                cond.notify_all()
+            try:
+                rejected = self._commit(batch, first)
+            except BaseException as exc:  # noqa: BLE001 - reported to every waiter
+                log.exception("store writer stopped: commit failed")
+                with cond:
+                    self._failure = exc
+                    cond.notify_all()
+                return
+            with cond:
+                for ticket, error in rejected:
+                    self._rejected[ticket] = error
+                while len(self._rejected) > _REJECTED_KEPT:
+                    self._rejected.popitem(last=False)
+                self._committed = first + len(batch) - 1
+                self.batches += 1
+                cond.notify_all()
+            if self._after_commit is not None:
+                try:
+                    self._after_commit(self._conn, len(batch))
+                except sqlite3.Error:
+                    log.exception("store maintenance after commit failed")
+
+    def _commit(self, batch: list[Record], first: int) -> list[tuple[int, StoreWriteError]]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._write(batch)
+            conn.execute("COMMIT")
+            return []
+        except Exception as exc:  # noqa: BLE001 - any bad record: find it, keep the rest
+            conn.execute("ROLLBACK")
+            log.warning("store batch of %d failed (%s); writing one by one", len(batch), exc)
+        rejected: list[tuple[int, StoreWriteError]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for offset, record in enumerate(batch):
+                conn.execute("SAVEPOINT one")
+                try:
+                    self._write([record])
+                except Exception as exc:  # noqa: BLE001 - rejected and reported, never fatal
+                    conn.execute("ROLLBACK TO one")
+                    log.error("store rejected %r: %s", record, exc)
+                    rejected.append(
+                        (first + offset, StoreWriteError(f"record rejected: {exc}", record, exc))
+                    )
+                conn.execute("RELEASE one")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return rejected
+
+    def _write(self, batch: list[Record]) -> None:
+        conn = self._conn
+        events: list[Event] = []
+        for record in batch:
+            if type(record) is Event:
+                events.append(record)
+                continue
+            if events:
+                self._write_events(conn, events)
+                events = []
+            record(conn)
+        if events:
+            self._write_events(conn, events)

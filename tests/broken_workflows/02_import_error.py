@@ -1,0 +1,2 @@
+# expect: ImportError at import: cannot import name 'NoSuchThing'
+from engine import NoSuchThing, workflow  # ERROR

@@ -1,0 +1,4 @@
+# expect: did not finish within
+from engine import workflow
+
+while True: pass  # ERROR

@@ -1,0 +1,1 @@
+"""Scripts the crash tests run in child processes and kill with SIGKILL."""

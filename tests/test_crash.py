@@ -1,0 +1,161 @@
+"""Fault injection: kill -9 a process running a 2,000-task DAG (or appending
+events) at a random moment, restart it, and check what the store promised."""
+
+from __future__ import annotations
+
+import collections
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+N_TASKS = 2_000
+KILLS_PER_SEED = 5
+RUN_ID = "crash-run"
+
+
+def _start(*args: str) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    ready = proc.stdout.readline()
+    assert ready.strip() == "READY", proc.stderr.read()
+    return proc
+
+
+def _finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """Wait for ``proc``; its output. (Not communicate(): that reads the raw
+    pipes and would miss lines already buffered by the READY readline.)"""
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc.stdout.read(), proc.stderr.read()
+
+
+def _kill(proc: subprocess.Popen) -> bool:
+    """SIGKILL ``proc``; True if it was still running (a real crash)."""
+    proc.kill()
+    proc.wait(30)
+    proc.stdout.close()
+    proc.stderr.close()
+    return proc.returncode == -9
+
+
+def _db(state: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{state / 'flowconsole.db'}?mode=ro", uri=True)
+
+
+def _committed_tasks(state: Path) -> set[str]:
+    with _db(state) as conn:
+        return {
+            row[0]
+            for row in conn.execute(
+                "SELECT task FROM tasks WHERE run_id = ? AND status = 'completed' AND has_result = 1",
+                (RUN_ID,),
+            )
+        }
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+def test_dag_killed_at_random_resumes_without_rerunning_committed_tasks(tmp_path, seed):
+    rng = random.Random(seed)
+    state, effects = tmp_path / "state", tmp_path / "effects.txt"
+    helper = ("tests.crash_helpers.dag_run", str(state), str(effects), str(N_TASKS), str(seed))
+    crashes: list[tuple[set[str], int]] = []
+    for _ in range(KILLS_PER_SEED):
+        proc = _start(*helper)
+        if proc.stdout.readline().strip() == "RUNNING":
+            time.sleep(rng.uniform(0.0, 0.25))  # the run takes about a quarter second
+        if _kill(proc):
+            crashes.append((_committed_tasks(state), len(_lines(effects))))
+    assert crashes, "no kill landed while the run was going"
+    proc = _start(*helper)
+    out, err = _finish(proc, 60)
+    assert "DONE" in out, f"exit {proc.returncode}, stdout {out[-300:]!r}, stderr {err[-1500:]!r}"
+
+    lines = _lines(effects)
+    counts = collections.Counter(lines)
+    with _db(state) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        status = conn.execute("SELECT status FROM runs WHERE run_id = ?", (RUN_ID,)).fetchone()[0]
+        completed = conn.execute(
+            "SELECT count(*) FROM tasks WHERE run_id = ? AND status = 'completed'", (RUN_ID,)
+        ).fetchone()[0]
+    assert status == "completed"
+    assert completed == N_TASKS
+    # No task is lost: every effect appears.
+    assert set(counts) == {f"t{i}" for i in range(N_TASKS)}
+    # At most once more per crash.
+    assert max(counts.values()) <= 1 + len(crashes)
+    # A task whose completion was committed never runs again.
+    for committed, length in crashes:
+        rerun = committed.intersection(lines[length:])
+        assert not rerun, f"committed tasks ran again after a crash: {sorted(rerun)[:5]}"
+
+
+def test_event_log_killed_during_appends_loses_no_acknowledged_event(tmp_path):
+    rng = random.Random(7)
+    state = tmp_path / "state"
+    acked_per_crash: list[int] = []
+    for _ in range(5):
+        proc = _start("tests.crash_helpers.log_append", str(state))
+        deadline = time.monotonic() + rng.uniform(0.1, 0.4)
+        acked = 0
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.strip().isdigit():
+                acked = int(line)
+        assert _kill(proc)
+        acked_per_crash.append(acked)
+        with _db(state) as conn:
+            stored = conn.execute(
+                "SELECT coalesce(max(json_extract(data, '$.n')), 0) FROM events"
+            ).fetchone()[0]
+        assert stored >= acked
+    with _db(state) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = conn.execute("SELECT seq, json_extract(data, '$.n') FROM events ORDER BY seq").fetchall()
+    seqs = [seq for seq, _ in rows]
+    numbers = [n for _, n in rows]
+    assert seqs == list(range(1, len(rows) + 1)), "the log has a gap"
+    assert numbers == list(range(1, len(rows) + 1)), "an event was lost or duplicated"
+    assert len(rows) >= max(acked_per_crash) > 0
+
+
+def test_poison_task_that_kills_its_process_ends_in_the_dead_letter_queue(tmp_path):
+    state, effects = tmp_path / "state", tmp_path / "effects.txt"
+    helper = ("tests.crash_helpers.dag_run", str(state), str(effects), "20", "3", "POISON")
+    deaths = 0
+    for _ in range(6):
+        proc = _start(*helper)
+        out, err = _finish(proc, 60)
+        if proc.returncode == -9:
+            deaths += 1
+            continue
+        assert "DONE failed" in out, err
+        break
+    assert deaths == 3  # t0 has 3 attempts; each one killed the process
+    with _db(state) as conn:
+        letters = conn.execute("SELECT body FROM dead_letters").fetchall()
+        attempts = conn.execute(
+            "SELECT attempts FROM tasks WHERE run_id = ? AND task = 't0'", (RUN_ID,)
+        ).fetchone()[0]
+    import json
+
+    [letter] = [json.loads(body) for (body,) in letters]
+    assert (letter["unit"], letter["attempts"], letter["error_type"]) == (
+        "t0", 3, "engine.dag_model.AttemptsExhaustedError",
+    )
+    assert attempts == 3
