@@ -165,4 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under ``python -m`` this file runs as __main__ while subcommands import
+    # console.cli: dispatch through that one module so its UsageError is the
+    # one caught.
+    from console.cli import main as _main
+
+    sys.exit(_main())

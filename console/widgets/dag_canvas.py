@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..layout import Layout, Waypoint, graph_shape, layered_layout
+from ..layout import Layout, graph_shape, layered_layout
 from ..safe import visible
 from ..state.dag import RunView
 

@@ -10,6 +10,7 @@ the run; running the workflow is the app's ``r``.
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,6 +28,9 @@ _RUN_STATUS_CLASS = {
     "failed": "dag--failed",
     "cancelled": "dag--cancelled",
 }
+
+# Until a widget is styled its component styles do not exist yet; render plain then.
+_PLAIN = Style()
 
 
 class DagView(Vertical):
@@ -46,8 +50,8 @@ class DagView(Vertical):
         self.state = state
         self.workflow: str | None = None
         self.pinned_run: str | None = None
-        # What the title and detail last showed, so a flood of events that
-        # changes neither costs no re-render.
+        # What the title and detail last showed (text and styles), so a flood
+        # of events that changes neither costs no re-render.
         self._title_key: tuple = ()
         self._detail_key: tuple = ()
 
@@ -109,7 +113,7 @@ class DagView(Vertical):
 
     def _show_title(self, workflow: str | None, run: RunView | None) -> None:
         title = self._title(workflow, run)
-        key = (title.plain, run.status if run is not None else None, self.app.theme)
+        key = (title.plain, tuple(title.spans))
         if key != self._title_key:
             self._title_key = key
             self.query_one("#dag-title", Static).update(title)
@@ -131,7 +135,7 @@ class DagView(Vertical):
         title.append_text(safe_text(run.run_id))
         title.append(f" ({position}/{len(runs)})  ")
         status_class = _RUN_STATUS_CLASS.get(run.status, "dag--pending")
-        title.append(run.status, style=self.canvas.get_component_rich_style(status_class))
+        title.append(run.status, style=self.canvas.get_component_rich_style(status_class, default=_PLAIN))
         if run.started_ts is not None:
             clock = self.state.clock
             title.append(f"  started {ago(clock.time() - run.started_ts)} ago")
@@ -148,21 +152,11 @@ class DagView(Vertical):
         run = canvas.run
         view = run.states.get(task) if run is not None else None
         status = view.status if view is not None else "pending"
-        key = (
-            self.app.theme, task, status, tuple(canvas.graph.get(task, ())), run.run_id if run is not None else None,
-            None if view is None else (
-                view.attempts, view.duration, view.result_preview, view.error_type, view.error,
-                view.traceback, view.note,
-            ),
-        )
-        if key == self._detail_key:
-            return
-        self._detail_key = key
         text = Text(end="")
         text.append("task      ", style="bold")
         text.append_text(safe_text(task))
         text.append("\nstatus    ", style="bold")
-        text.append(status, style=canvas.get_component_rich_style(f"dag--{status}"))
+        text.append(status, style=canvas.get_component_rich_style(f"dag--{status}", default=_PLAIN))
         if view is not None and view.note:
             text.append(f" ({view.note})")
         deps = canvas.graph.get(task, [])
@@ -176,12 +170,15 @@ class DagView(Vertical):
                 text.append_text(safe_text(view.result_preview, max_length=2000))
             if view.error is not None or view.error_type is not None:
                 text.append("\nerror     ", style="bold")
-                error_style = canvas.get_component_rich_style("dag--failed")
+                error_style = canvas.get_component_rich_style("dag--failed", default=_PLAIN)
                 text.append_text(safe_text(f"{view.error_type or 'Error'}: {view.error or ''}", error_style))
             if view.traceback:
                 text.append("\n\n")
                 text.append_text(safe_text(view.traceback, multiline=True, max_length=20_000))
-        detail.update(text)
+        key = (text.plain, tuple(text.spans))
+        if key != self._detail_key:
+            self._detail_key = key
+            detail.update(text)
 
     def on_dag_canvas_node_selected(self, message: DagCanvas.NodeSelected) -> None:
         message.stop()

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
 from ..state.vitals import VitalsState
 from ..state.workflows import WorkflowsState
+
+# Until a widget is styled its component styles do not exist yet; render plain then.
+_PLAIN = Style()
 
 
 class HeaderVitals(Widget):
@@ -38,10 +42,10 @@ class HeaderVitals(Widget):
         self.refresh()
 
     def render(self) -> Text:
-        label = self.get_component_rich_style("header--label")
-        alert = self.get_component_rich_style("header--alert")
+        label = self.get_component_rich_style("header--label", default=_PLAIN)
+        alert = self.get_component_rich_style("header--alert", default=_PLAIN)
         text = Text(no_wrap=True, overflow="ellipsis", end="")
-        text.append(" flowconsole ", style=self.get_component_rich_style("header--title"))
+        text.append(" flowconsole ", style=self.get_component_rich_style("header--title", default=_PLAIN))
 
         def vital(name: str, value: int, bad: bool = False) -> None:
             text.append(f"  {name} ", style=label)
@@ -59,6 +63,6 @@ class HeaderVitals(Widget):
         text.append("\n")
         for key, alias in self.views:
             style = "header--view-active" if alias == self.current_view else "header--view"
-            text.append(f" {key} {alias} ", style=self.get_component_rich_style(style))
+            text.append(f" {key} {alias} ", style=self.get_component_rich_style(style, default=_PLAIN))
             text.append(" ")
         return text

@@ -9,6 +9,7 @@ error's message and traceback).
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -24,6 +25,9 @@ _STATUS_CLASS = {
     "completed": "workflows--completed",
     "cancelled": "workflows--cancelled",
 }
+
+# Until a widget is styled its component styles do not exist yet; render plain then.
+_PLAIN = Style()
 
 
 class WorkflowList(OptionList):
@@ -59,8 +63,8 @@ class WorkflowList(OptionList):
 
     def _prompt(self, info: WorkflowInfo) -> Text:
         status = info.status
-        status_style = self.get_component_rich_style(_STATUS_CLASS.get(status, "workflows--muted"))
-        muted = self.get_component_rich_style("workflows--muted")
+        status_style = self.get_component_rich_style(_STATUS_CLASS.get(status, "workflows--muted"), default=_PLAIN)
+        muted = self.get_component_rich_style("workflows--muted", default=_PLAIN)
         name_style = status_style if info.load_error is not None else "bold"
         text = safe_text(info.name, name_style, max_length=60)
         text.append("\n  ")
@@ -78,7 +82,7 @@ class WorkflowList(OptionList):
         info = self.state.workflows.get(name) if name is not None else None
         if info is None:
             return Text("")
-        error_style = self.get_component_rich_style("workflows--error")
+        error_style = self.get_component_rich_style("workflows--error", default=_PLAIN)
         text = Text(end="")
         where = f"{info.file}:{info.line}" if info.line is not None else info.file
         if where:

@@ -11,7 +11,7 @@ from engine import FakeClock
 from console.app import FlowConsoleApp
 from console.palette import FlowCommands
 from console.widgets.dag_canvas import DagCanvas
-from tests.console.conftest import command, type_into, wait_until, T0, FakeEngine, quiet, recorded_session
+from tests.console.conftest import T0, FakeEngine, command, quiet, recorded_session, wait_until
 
 SIZE = (120, 36)
 

@@ -11,7 +11,7 @@ from engine import FakeClock
 
 from console.app import FlowConsoleApp
 from console.widgets.dag_canvas import DagCanvas
-from tests.console.conftest import command, type_into, T0, FakeEngine, Recorder, quiet
+from tests.console.conftest import T0, FakeEngine, Recorder, command, quiet
 from tests.console.hostile import HOSTILE, HOSTILE_NAME
 
 SIZE = (120, 36)

@@ -11,7 +11,7 @@ from console.widgets.command_line import CommandLine
 from console.widgets.dag_canvas import DagCanvas
 from console.widgets.event_rows import EventRows
 from console.widgets.help_screen import HelpScreen
-from tests.console.conftest import command, type_into, wait_until, T0, quiet, recorded_session
+from tests.console.conftest import T0, command, quiet, recorded_session, type_into, wait_until
 
 SIZE = (120, 36)
 
