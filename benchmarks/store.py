@@ -21,7 +21,6 @@ import argparse
 import gc
 import importlib.util
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time

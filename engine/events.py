@@ -40,19 +40,18 @@ class Event:
     ``run_id``, ``trace_id`` and ``span_id`` correlate the event with a run and
     its trace. ``replay`` is true for an event redelivered by
     `EventBus.replay`, so handlers can skip side effects.
+
+    The correlation fields live in one tuple slot (None when all are unset),
+    and the rarely given id, timestamp and replay flag in another: every slot
+    costs a store at construction, and events are built on hot paths.
     """
 
     type: str
     data: Mapping[str, Any]
     seq: int
     ts: float
-    workflow: str | None
-    run_id: str | None
-    trace_id: str | None
-    span_id: str | None
-    replay: bool
-    _id: str | None
-    _timestamp: str | None
+    _correlation: tuple[str | None, str | None, str | None, str | None] | None
+    _given: tuple[str | None, str | None, bool] | None
 
     def __init__(
         self,
@@ -75,34 +74,70 @@ class Event:
         _set_data(self, _EMPTY if data is None else data)
         _set_seq(self, next(_sequence) if seq is None else seq)
         _set_ts(self, time.time() if ts is None else ts)
-        _set_workflow(self, workflow)
-        _set_run_id(self, run_id)
-        _set_trace_id(self, trace_id)
-        _set_span_id(self, span_id)
-        _set_replay(self, replay)
-        _set_id(self, id)
-        _set_timestamp(self, timestamp)
+        _set_correlation(
+            self,
+            (workflow, run_id, trace_id, span_id)
+            if workflow is not None or run_id is not None or trace_id is not None or span_id is not None
+            else None,
+        )
+        _set_given(
+            self,
+            (id, timestamp, replay) if id is not None or timestamp is not None or replay else None,
+        )
+
+    @property
+    def workflow(self) -> str | None:
+        """The workflow this event belongs to, if any."""
+        c = self._correlation
+        return None if c is None else c[0]
+
+    @property
+    def run_id(self) -> str | None:
+        """The run this event belongs to, if any."""
+        c = self._correlation
+        return None if c is None else c[1]
+
+    @property
+    def trace_id(self) -> str | None:
+        """The trace (32 hex digits) this event belongs to, if any."""
+        c = self._correlation
+        return None if c is None else c[2]
+
+    @property
+    def span_id(self) -> str | None:
+        """The span (16 hex digits) this event belongs to, if any."""
+        c = self._correlation
+        return None if c is None else c[3]
+
+    @property
+    def replay(self) -> bool:
+        """True for an event redelivered by `EventBus.replay`."""
+        g = self._given
+        return g is not None and g[2]
 
     @property
     def id(self) -> str:
         """A unique id: the one given at construction, or derived from `seq`."""
-        given = self._id
-        return given if given is not None else f"{_ID_PREFIX}-{self.seq:x}"
+        g = self._given
+        if g is not None and g[0] is not None:
+            return g[0]
+        return f"{_ID_PREFIX}-{self.seq:x}"
 
     @property
     def timestamp(self) -> str:
         """The creation time as an ISO 8601 string in UTC."""
-        given = self._timestamp
-        if given is not None:
-            return given
+        g = self._given
+        if g is not None and g[1] is not None:
+            return g[1]
         return datetime.fromtimestamp(self.ts, timezone.utc).isoformat()
 
     def as_replay(self) -> Event:
         """A copy of this event marked as redelivered (same id, seq and time)."""
+        g = self._given
         return Event(
             self.type,
             self.data,
-            self._timestamp,
+            None if g is None else g[1],
             self.id,
             workflow=self.workflow,
             run_id=self.run_id,
@@ -145,10 +180,5 @@ _set_type = Event.type.__set__  # type: ignore[attr-defined]
 _set_data = Event.data.__set__  # type: ignore[attr-defined]
 _set_seq = Event.seq.__set__  # type: ignore[attr-defined]
 _set_ts = Event.ts.__set__  # type: ignore[attr-defined]
-_set_workflow = Event.workflow.__set__  # type: ignore[attr-defined]
-_set_run_id = Event.run_id.__set__  # type: ignore[attr-defined]
-_set_trace_id = Event.trace_id.__set__  # type: ignore[attr-defined]
-_set_span_id = Event.span_id.__set__  # type: ignore[attr-defined]
-_set_replay = Event.replay.__set__  # type: ignore[attr-defined]
-_set_id = Event._id.__set__  # type: ignore[attr-defined]
-_set_timestamp = Event._timestamp.__set__  # type: ignore[attr-defined]
+_set_correlation = Event._correlation.__set__  # type: ignore[attr-defined]
+_set_given = Event._given.__set__  # type: ignore[attr-defined]

@@ -190,7 +190,7 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
         out = Text()
         out.append("Instance ", style=self._style("fsm--heading"))
         out.append_text(safe_text(f"{inst.machine} / {inst.instance}", max_length=80))
-        out.append(f"   in ")
+        out.append("   in ")
         out.append_text(safe_text(inst.state, self._style("fsm--current"), max_length=40))
         out.append(f" for {ago(self.state.time_in_state(inst))}")
         if inst.last_error:
