@@ -196,7 +196,7 @@ class FlowConsoleApp(App[int]):
         self._show_notices()
 
     def _drain(self) -> None:
-        if not self._sidebar.is_mounted:
+        if not self.is_running or not self._sidebar.is_mounted:
             return
         changed = self.bridge.pump()
         if not changed:
@@ -218,7 +218,9 @@ class FlowConsoleApp(App[int]):
             self._show_header()
 
     def _tick(self) -> None:
-        if not self._sidebar.is_mounted:
+        # A timer may fire once more while the app shuts down and its widgets
+        # are being removed; there is nothing left to draw then.
+        if not self.is_running or not self._sidebar.is_mounted:
             return
         self.vitals_state.tick()
         with self.batch_update():

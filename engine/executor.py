@@ -90,8 +90,8 @@ class ThreadExecutor:
     callable without a future, for callers (the DAG scheduler) that report
     outcomes themselves; its exceptions are logged.
 
-    ``_lock`` guards the thread list, the idle count and the shutdown flag;
-    the queue needs no lock of ours.
+    ``_lock`` guards the thread list, the idle and pending counts and the
+    shutdown flag; the queue needs no lock of ours.
     """
 
     remote = False
@@ -106,6 +106,7 @@ class ThreadExecutor:
         self._lock = threading.Lock()
         self._shutdown = False
         self._idle = 0
+        self._pending = 0
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         """Run ``fn(*args, **kwargs)`` on a worker thread in the caller's context."""
@@ -121,15 +122,21 @@ class ThreadExecutor:
         if self._shutdown:
             raise ExecutorShutdownError(f"executor {self.name!r}")
         self._queue.put(item)
-        # A thread more only when none is idle to take the work.
-        if self._idle <= 0 and len(self._threads) < self.max_workers:
-            with self._lock:
-                if len(self._threads) < self.max_workers and not self._shutdown:
-                    thread = threading.Thread(
-                        target=self._work, name=f"{self.name}-{len(self._threads)}", daemon=True
-                    )
-                    self._threads.append(thread)
-                    thread.start()
+        # A thread more only when the work waiting outnumbers the idle threads:
+        # an idle thread may already be promised to earlier work (comparing
+        # with the idle count alone starves long-running work of threads).
+        with self._lock:
+            self._pending += 1
+            if (
+                self._pending > self._idle
+                and len(self._threads) < self.max_workers
+                and not self._shutdown
+            ):
+                thread = threading.Thread(
+                    target=self._work, name=f"{self.name}-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
 
     def _work(self) -> None:
         get = self._queue.get
@@ -140,6 +147,7 @@ class ThreadExecutor:
             item = get()
             with lock:
                 self._idle -= 1
+                self._pending -= 1
             if item is None:
                 return
             future, context, fn, args, kwargs = item
