@@ -17,13 +17,16 @@ import logging
 import threading
 from typing import Callable
 
+from .background import BackgroundService
 from .clock import Clock
 
 log = logging.getLogger("engine.schedule")
 
 
-class IntervalScheduler:
+class IntervalScheduler(BackgroundService):
     """Calls ``fire(name)`` every ``interval`` seconds for each scheduled name."""
+
+    thread_name = "flowconsole-schedule"
 
     def __init__(self, clock: Clock, fire: Callable[[str], None], *, max_wait: float = 0.25) -> None:
         self._clock = clock
@@ -31,8 +34,7 @@ class IntervalScheduler:
         self._max_wait = max_wait
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, float]] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     def set(self, name: str, interval: float) -> None:
         """Schedule ``name`` every ``interval`` seconds, first due now."""
@@ -75,21 +77,6 @@ class IntervalScheduler:
         with self._lock:
             soonest = min((at for _, at in self._entries.values()), default=now + self._max_wait)
         return min(max(soonest - now, 0.01), self._max_wait)
-
-    def start(self) -> None:
-        """Tick on a thread of its own until `stop`."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="flowconsole-schedule", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop ticking and wait for the thread to end."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():

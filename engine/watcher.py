@@ -22,6 +22,7 @@ from typing import Callable, Iterable
 
 import watchfiles
 
+from .background import BackgroundService
 from .loader import is_workflow_file
 
 log = logging.getLogger("engine.watcher")
@@ -29,7 +30,7 @@ log = logging.getLogger("engine.watcher")
 ChangeSource = Callable[[threading.Event], Iterable[set[Path]]]
 
 
-class Watcher:
+class Watcher(BackgroundService):
     """Calls ``on_change(paths)`` for every settled batch of changes.
 
     ``root`` is a directory, or a single workflow file (its directory is
@@ -37,6 +38,8 @@ class Watcher:
     ``force_polling`` go to watchfiles. ``on_change`` runs on the watcher
     thread; an exception in it is logged and the watcher goes on.
     """
+
+    thread_name = "flowconsole-watcher"
 
     def __init__(
         self,
@@ -57,8 +60,7 @@ class Watcher:
         self._step_ms = step_ms
         self._force_polling = force_polling
         self._source = source if source is not None else self._watchfiles
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self.batches = 0
 
     def _wanted(self, path: Path) -> bool:
@@ -81,21 +83,6 @@ class Watcher:
             recursive=False,
         ):
             yield {Path(path) for _, path in changes}
-
-    def start(self) -> None:
-        """Start watching on a thread of its own."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="flowconsole-watcher", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop watching and wait for the thread to end."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
 
     @property
     def stopping(self) -> threading.Event:
