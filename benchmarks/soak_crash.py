@@ -17,46 +17,22 @@ import argparse
 import collections
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.crash_helpers.processes import finish, read_lines, read_only_db, start  # noqa: E402
+
 N_TASKS = 2_000
 RUN_ID = "crash-run"
 
 
 def _start(state: Path, effects: Path, seed: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.crash_helpers.dag_run", str(state), str(effects), str(N_TASKS), str(seed)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    if proc.stdout.readline().strip() != "READY":
-        raise SystemExit(f"helper failed to start: {proc.stderr.read()}")
-    return proc
-
-
-def _finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
-    """Wait for ``proc``; its output. (Not communicate(): that reads the raw
-    pipes and would miss lines already buffered by the READY readline.)"""
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise
-    return proc.stdout.read(), proc.stderr.read()
-
-
-def _db(state: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{state / 'flowconsole.db'}?mode=ro", uri=True)
-
-
-def _lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
+    return start("tests.crash_helpers.dag_run", str(state), str(effects), str(N_TASKS), str(seed))
 
 
 def one_round(seed: int, kills: int) -> tuple[int, int, int]:
@@ -76,20 +52,20 @@ def one_round(seed: int, kills: int) -> tuple[int, int, int]:
             proc.stdout.close()
             proc.stderr.close()
             if proc.returncode == -9:
-                with _db(state) as conn:
+                with read_only_db(state) as conn:
                     committed = {
                         row[0] for row in conn.execute(
                             "SELECT task FROM tasks WHERE run_id = ? AND status = 'completed' AND has_result = 1",
                             (RUN_ID,),
                         )
                     }
-                crashes.append((committed, len(_lines(effects))))
+                crashes.append((committed, len(read_lines(effects))))
         proc = _start(state, effects, seed)
-        out, err = _finish(proc, 300)
+        out, err = finish(proc, 300)
         assert "DONE" in out, f"exit {proc.returncode}, stdout {out[-300:]!r}, stderr {err[-1500:]!r}"
-        lines = _lines(effects)
+        lines = read_lines(effects)
         counts = collections.Counter(lines)
-        with _db(state) as conn:
+        with read_only_db(state) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "integrity_check failed"
             status = conn.execute("SELECT status FROM runs WHERE run_id = ?", (RUN_ID,)).fetchone()[0]
         assert status == "completed", f"run ended {status}"

@@ -5,56 +5,20 @@ from __future__ import annotations
 
 import collections
 import random
-import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.crash_helpers.processes import finish, kill, read_lines, read_only_db, start
+
 N_TASKS = 2_000
 KILLS_PER_SEED = 5
 RUN_ID = "crash-run"
 
 
-def _start(*args: str) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    ready = proc.stdout.readline()
-    assert ready.strip() == "READY", proc.stderr.read()
-    return proc
-
-
-def _finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
-    """Wait for ``proc``; its output. (Not communicate(): that reads the raw
-    pipes and would miss lines already buffered by the READY readline.)"""
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise
-    return proc.stdout.read(), proc.stderr.read()
-
-
-def _kill(proc: subprocess.Popen) -> bool:
-    """SIGKILL ``proc``; True if it was still running (a real crash)."""
-    proc.kill()
-    proc.wait(30)
-    proc.stdout.close()
-    proc.stderr.close()
-    return proc.returncode == -9
-
-
-def _db(state: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{state / 'flowconsole.db'}?mode=ro", uri=True)
-
-
 def _committed_tasks(state: Path) -> set[str]:
-    with _db(state) as conn:
+    with read_only_db(state) as conn:
         return {
             row[0]
             for row in conn.execute(
@@ -64,10 +28,6 @@ def _committed_tasks(state: Path) -> set[str]:
         }
 
 
-def _lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
-
-
 @pytest.mark.parametrize("seed", [11, 12, 13, 14])
 def test_dag_killed_at_random_resumes_without_rerunning_committed_tasks(tmp_path, seed):
     rng = random.Random(seed)
@@ -75,19 +35,19 @@ def test_dag_killed_at_random_resumes_without_rerunning_committed_tasks(tmp_path
     helper = ("tests.crash_helpers.dag_run", str(state), str(effects), str(N_TASKS), str(seed))
     crashes: list[tuple[set[str], int]] = []
     for _ in range(KILLS_PER_SEED):
-        proc = _start(*helper)
+        proc = start(*helper)
         if proc.stdout.readline().strip() == "RUNNING":
             time.sleep(rng.uniform(0.0, 0.25))  # the run takes about a quarter second
-        if _kill(proc):
-            crashes.append((_committed_tasks(state), len(_lines(effects))))
+        if kill(proc):
+            crashes.append((_committed_tasks(state), len(read_lines(effects))))
     assert crashes, "no kill landed while the run was going"
-    proc = _start(*helper)
-    out, err = _finish(proc, 60)
+    proc = start(*helper)
+    out, err = finish(proc, 60)
     assert "DONE" in out, f"exit {proc.returncode}, stdout {out[-300:]!r}, stderr {err[-1500:]!r}"
 
-    lines = _lines(effects)
+    lines = read_lines(effects)
     counts = collections.Counter(lines)
-    with _db(state) as conn:
+    with read_only_db(state) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         status = conn.execute("SELECT status FROM runs WHERE run_id = ?", (RUN_ID,)).fetchone()[0]
         completed = conn.execute(
@@ -110,21 +70,21 @@ def test_event_log_killed_during_appends_loses_no_acknowledged_event(tmp_path):
     state = tmp_path / "state"
     acked_per_crash: list[int] = []
     for _ in range(5):
-        proc = _start("tests.crash_helpers.log_append", str(state))
+        proc = start("tests.crash_helpers.log_append", str(state))
         deadline = time.monotonic() + rng.uniform(0.1, 0.4)
         acked = 0
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
             if line.strip().isdigit():
                 acked = int(line)
-        assert _kill(proc)
+        assert kill(proc)
         acked_per_crash.append(acked)
-        with _db(state) as conn:
+        with read_only_db(state) as conn:
             stored = conn.execute(
                 "SELECT coalesce(max(json_extract(data, '$.n')), 0) FROM events"
             ).fetchone()[0]
         assert stored >= acked
-    with _db(state) as conn:
+    with read_only_db(state) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = conn.execute("SELECT seq, json_extract(data, '$.n') FROM events ORDER BY seq").fetchall()
     seqs = [seq for seq, _ in rows]
@@ -139,15 +99,15 @@ def test_poison_task_that_kills_its_process_ends_in_the_dead_letter_queue(tmp_pa
     helper = ("tests.crash_helpers.dag_run", str(state), str(effects), "20", "3", "POISON")
     deaths = 0
     for _ in range(6):
-        proc = _start(*helper)
-        out, err = _finish(proc, 60)
+        proc = start(*helper)
+        out, err = finish(proc, 60)
         if proc.returncode == -9:
             deaths += 1
             continue
         assert "DONE failed" in out, err
         break
     assert deaths == 3  # t0 has 3 attempts; each one killed the process
-    with _db(state) as conn:
+    with read_only_db(state) as conn:
         letters = conn.execute("SELECT body FROM dead_letters").fetchall()
         attempts = conn.execute(
             "SELECT attempts FROM tasks WHERE run_id = ? AND task = 't0'", (RUN_ID,)
