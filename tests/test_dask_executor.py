@@ -206,13 +206,11 @@ def test_pool_on_dask_finishes_a_thousand_tasks_with_ten_percent_failing(dask, r
 
 
 def test_pool_workers_run_at_once_on_dask(dask, rt):
+    barrier = threading.Barrier(4, timeout=10)
     with WorkerPool(4, runtime=rt, executor=dask) as pool:
-        start = time.perf_counter()
-        for _ in range(8):
-            pool.submit(time.sleep, 0, 0.2)
-        pool.wait(10)
-        elapsed = time.perf_counter() - start
-    assert elapsed < 8 * 0.2 / 2  # at least twice as fast as one at a time
+        futures = [pool.submit(barrier.wait) for _ in range(8)]
+        assert pool.wait(30)
+    assert sorted(f.result() for f in futures) == [0, 0, 1, 1, 2, 2, 3, 3]
 
 
 def test_dag_on_a_pool_on_dask_takes_the_remote_path(dask, rt):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import threading
-import time
 
 import pytest
 
@@ -41,12 +40,10 @@ def test_timer_on_a_fake_clock_jumps_to_its_due_time_without_sleeping():
     clock = FakeClock()
     timers = Timers(clock)
     fired = threading.Event()
-    start = time.perf_counter()
     timers.call_later(3600, fired.set)
     assert fired.wait(5)
     timers.close()
     assert clock.sleeps == [3600]
-    assert time.perf_counter() - start < 1
 
 
 def test_deadline_timer_on_a_fake_clock_waits_for_the_clock_to_move():

@@ -247,7 +247,7 @@ def test_shutdown_with_cancel_pending_drops_scheduled_retries(rt):
         time.sleep(0.01)
     start = time.perf_counter()
     pool.shutdown(wait=True, cancel_pending=True)
-    assert time.perf_counter() - start < 2
+    assert time.perf_counter() - start < 30  # did not wait out the 60 s backoff
     with pytest.raises(CancelledError):
         future.result(1)
     assert pool.stats()["cancelled"] == 1
