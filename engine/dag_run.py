@@ -12,11 +12,14 @@ the run was started in. On a remote executor (Dask) only the task's function
 travels; see `engine.dag_remote`.
 
 Thread safety: ``DAGRun._lock`` guards every field of a run's state (states,
-results, errors, attempts, the ready queue, retry timers). It is taken once
-per finished attempt, by the thread that finished it; task functions run
-outside it. Events about a task are published under it, so a task's
-``task.completed`` always precedes its dependents' ``task.started``.
-``_done`` (a `threading.Event`) tells waiters the run ended.
+results, errors, attempts, the ready queue, retry timers, ``_settling``);
+task functions run outside it. A finished attempt is appended to
+``_outcomes`` (a deque: appends need no lock) and recorded by whichever
+thread holds the lock next: workers only ever try the lock, and every holder
+settles the queue after releasing it (`DAGRun._settle` says why). Events
+about a task are published under the lock, so a task's ``task.completed``
+always precedes its dependents' ``task.started``. ``_done`` (a
+`threading.Event`) tells waiters the run ended.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from .dag_model import (
 from .clock import SystemClock
 from .dag_failures import FailureHandling
 from .dag_remote import RemoteAttempts
-from .events import Event
+from .events import correlated_event
 from .executor import Executor, ThreadExecutor, TimerHandle, Timers
 from .tracing import set_run_id
 
@@ -131,6 +134,9 @@ class DAGRun(FailureHandling, RemoteAttempts):
         self._live: dict[str, int] = {}
         self._retry_timers: dict[str, TimerHandle] = {}
         self._ready: deque[str] = deque()
+        # Finished attempts not yet recorded (see `_settle`); appended without the lock.
+        self._outcomes: deque[tuple[str, int, bool, Any, float, str | None]] = deque()
+        self._settling = False
         self._stopping: str | None = None
         self._finishing = False
         self._finish_now = False
@@ -143,26 +149,29 @@ class DAGRun(FailureHandling, RemoteAttempts):
     @property
     def states(self) -> dict[str, TaskStatus]:
         """Each task's state (a snapshot)."""
-        with self._lock:
-            return dict(self._states)
+        return self._snapshot(self._states)
 
     @property
     def results(self) -> dict[str, Any]:
         """The results of the tasks completed so far (a snapshot)."""
-        with self._lock:
-            return dict(self._results)
+        return self._snapshot(self._results)
 
     @property
     def errors(self) -> dict[str, BaseException]:
         """The error of each task that failed for good (a snapshot)."""
-        with self._lock:
-            return dict(self._errors)
+        return self._snapshot(self._errors)
 
     @property
     def attempts(self) -> dict[str, int]:
         """How many attempts each task has made, counting earlier runs' (a snapshot)."""
+        return self._snapshot(self._attempts)
+
+    def _snapshot(self, mapping: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            return dict(self._attempts)
+            copy = dict(mapping)
+        # Every holder of the lock settles after releasing it (see `_settle`).
+        self._settle()
+        return copy
 
     def done(self) -> bool:
         return self._done.is_set()
@@ -187,6 +196,7 @@ class DAGRun(FailureHandling, RemoteAttempts):
             self._stop("cancelled")
             submit = self._take_ready()
         self._proceed(submit)
+        self._settle()
 
     def __repr__(self) -> str:
         return f"DAGRun({self.name!r}, run_id={self.run_id!r}, status={self.status.value})"
@@ -225,6 +235,7 @@ class DAGRun(FailureHandling, RemoteAttempts):
             )
             submit = self._take_ready()
         self._proceed(submit)
+        self._settle()
 
     def _take_ready(self) -> list[tuple[Task, int, dict[str, Any]]]:
         """Claim ready tasks up to the free slots (holding ``_lock``).
@@ -300,21 +311,17 @@ class DAGRun(FailureHandling, RemoteAttempts):
         """Run one attempt on a worker thread (inside a copy of the submitter's context)."""
         tid = task.id
         run_id = self.run_id
+        name = self.name
         _current_task.set((run_id, tid, attempt))
         monotonic = self._monotonic
-        with self._tracer.start_span(
-            f"task:{tid}",
-            {"workflow": self.name, "run_id": run_id, "task": tid, "attempt": attempt},
-            parent=self._span,
+        with self._tracer._child_span(
+            f"task:{tid}", {"workflow": name, "run_id": run_id, "task": tid, "attempt": attempt}, self._span
         ) as span:
             span_id = span.span_id
-            self._publish(Event(
-                "task.started", {"task": tid, "attempt": attempt},
-                workflow=self.name, run_id=run_id, trace_id=span.trace_id, span_id=span_id,
+            self._publish(correlated_event(
+                "task.started", {"task": tid, "attempt": attempt}, (name, run_id, self._trace_id, span_id)
             ))
-            timeout = task.timeout if task.timeout is not None else (
-                task.retry.timeout if task.retry is not None else None
-            )
+            timeout = task.attempt_timeout
             timer = None
             if timeout is not None:
                 timer = self._timers.call_later(
@@ -341,13 +348,14 @@ class DAGRun(FailureHandling, RemoteAttempts):
         item: tuple[Task, int, dict[str, Any]] | None = (task, attempt, inputs)
         base = self._base_context
         attempt_fn = self._attempt
-        outcome = self._outcome
+        append = self._outcomes.append
+        settle = self._settle
         while item is not None:
             try:
-                _, _, ok, value, duration, span_id = base.copy().run(attempt_fn, *item)
+                append(base.copy().run(attempt_fn, *item))
             except Exception as exc:  # noqa: BLE001 - failed outside the task function (the tracer...)
-                ok, value, duration, span_id = False, exc, 0.0, None
-            item = outcome(item[0].id, item[1], ok, value, duration, span_id, True)
+                append((item[0].id, item[1], False, exc, 0.0, None))
+            item = settle(True)
 
     def _on_done(self, future: Future, tid: str, attempt: int) -> None:
         try:
@@ -362,26 +370,57 @@ class DAGRun(FailureHandling, RemoteAttempts):
         self, tid: str, attempt: int, ok: bool, value: Any, duration: float, span_id: str | None,
         keep_one: bool = False,
     ) -> tuple[Task, int, dict[str, Any]] | None:
-        """Record an attempt's outcome and start what it made ready.
+        """Queue an attempt's outcome, then settle the queue unless another thread is.
 
-        With ``keep_one`` the first newly claimed task is returned for the
+        With ``keep_one`` the first task claimed here is returned for the
         calling worker to run itself.
         """
-        with self._lock:
-            if self._live.get(tid) != attempt:
-                return None  # an attempt abandoned by its timeout finished after all
-            del self._live[tid]
-            if ok:
-                self._complete(tid, attempt, value, duration, span_id)
-            else:
-                self._failed_attempt(tid, attempt, value, duration, span_id)
-            submit = self._take_ready()
-        if keep_one and submit:
-            mine = submit.pop(0)
+        self._outcomes.append((tid, attempt, ok, value, duration, span_id))
+        return self._settle(keep_one)
+
+    def _settle(self, keep_one: bool = False) -> tuple[Task, int, dict[str, Any]] | None:
+        """Record every queued outcome and start what became ready.
+
+        Only a non-blocking acquire: a worker that finds the lock taken leaves
+        its outcome to the holder, who checks the queue again after each
+        release. Waiting on the lock instead hands its ownership to a thread
+        that lacks the GIL, and four workers then pay a context switch per
+        task (a lock convoy).
+        """
+        outcomes = self._outcomes
+        lock = self._lock
+        mine = None
+        while outcomes:
+            if not lock.acquire(blocking=False):
+                return mine
+            if self._settling:
+                # This thread is settling already, further up its stack (a
+                # subscriber of an event published under the lock got here).
+                lock.release()
+                return mine
+            self._settling = True
+            try:
+                while outcomes:
+                    self._record(*outcomes.popleft())
+                submit = self._take_ready()
+            finally:
+                self._settling = False
+                lock.release()
+            if keep_one and mine is None and submit:
+                mine = submit.pop(0)
             self._proceed(submit)
-            return mine
-        self._proceed(submit)
-        return None
+        return mine
+
+    def _record(
+        self, tid: str, attempt: int, ok: bool, value: Any, duration: float, span_id: str | None
+    ) -> None:
+        if self._live.get(tid) != attempt:
+            return  # an attempt abandoned by its timeout finished after all
+        del self._live[tid]
+        if ok:
+            self._complete(tid, attempt, value, duration, span_id)
+        else:
+            self._failed_attempt(tid, attempt, value, duration, span_id)
 
     def _timed_out(self, tid: str, attempt: int, timeout: float) -> None:
         self._outcome(tid, attempt, False, TaskTimeoutError(tid, timeout, attempt), timeout, None)
@@ -392,6 +431,7 @@ class DAGRun(FailureHandling, RemoteAttempts):
                 self._ready.append(tid)
             submit = self._take_ready()
         self._proceed(submit)
+        self._settle()
 
     # -- state changes (all under ``_lock``) -----------------------------------
 
@@ -406,10 +446,7 @@ class DAGRun(FailureHandling, RemoteAttempts):
         }
         if fallback:
             data["fallback"] = True
-        self._publish(Event(
-            "task.completed", data,
-            workflow=self.name, run_id=self.run_id, trace_id=self._trace_id, span_id=span_id,
-        ))
+        self._publish(correlated_event("task.completed", data, (self.name, self.run_id, self._trace_id, span_id)))
         self._release_children(tid)
 
     def _release_children(self, tid: str) -> None:
@@ -424,9 +461,10 @@ class DAGRun(FailureHandling, RemoteAttempts):
 
     def _finish(self) -> None:
         duration = self._clock.monotonic() - self._started
-        counts: dict[str, int] = {}
-        for state in self._states.values():
-            counts[state.value] = counts.get(state.value, 0) + 1
+        # list.count compares by identity in C; an enum's value and hash are
+        # Python-level calls, 100,000 of them on a large run.
+        states = list(self._states.values())
+        counts = {state.value: n for state in TaskStatus if (n := states.count(state))}
         data: dict[str, Any] = {"duration": duration, "counts": counts}
         span = self._span
         if self._stopping == "cancelled":
@@ -452,7 +490,4 @@ class DAGRun(FailureHandling, RemoteAttempts):
             self._done.set()
 
     def _emit(self, event_type: str, data: dict[str, Any], span_id: str | None = None) -> None:
-        self._publish(Event(
-            event_type, data, workflow=self.name, run_id=self.run_id,
-            trace_id=self._trace_id, span_id=span_id,
-        ))
+        self._publish(correlated_event(event_type, data, (self.name, self.run_id, self._trace_id, span_id)))

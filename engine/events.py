@@ -182,3 +182,27 @@ _set_seq = Event.seq.__set__  # type: ignore[attr-defined]
 _set_ts = Event.ts.__set__  # type: ignore[attr-defined]
 _set_correlation = Event._correlation.__set__  # type: ignore[attr-defined]
 _set_given = Event._given.__set__  # type: ignore[attr-defined]
+
+_new_event = object.__new__
+_time = time.time
+
+
+def correlated_event(
+    type: str,
+    data: Mapping[str, Any],
+    correlation: tuple[str | None, str | None, str | None, str | None],
+) -> Event:
+    """``Event(type, data, workflow=..., run_id=..., trace_id=..., span_id=...)``
+    from a ready-made ``(workflow, run_id, trace_id, span_id)`` tuple.
+
+    For the engine's hottest paths (every task attempt, every span): it skips
+    the keyword handling of ``Event.__init__``, about a third of its cost.
+    """
+    event = _new_event(Event)
+    _set_type(event, type)
+    _set_data(event, data)
+    _set_seq(event, next(_sequence))
+    _set_ts(event, _time())
+    _set_correlation(event, correlation)
+    _set_given(event, None)
+    return event

@@ -38,7 +38,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .clock import SystemClock
-from .events import Event
+from .events import correlated_event
 from .spans import _NONE, Link, Span, SpanEvent, TracingError
 from .trace_context import (
     _current_run,
@@ -159,11 +159,27 @@ class Tracer:
             parent_id = None
             workflow = attrs.get("workflow")
         span_links = [Link.coerce(link) for link in links] if links else _NONE
+        return self._new_span(name, kind, attrs, span_links, trace_id, parent_id, workflow)
+
+    def _child_span(self, name: str, attributes: dict[str, Any], parent: Span) -> Span:
+        """`start_span` for the engine's own spans: an internal child of ``parent``.
+
+        Takes ``attributes`` as its own (no copy) and skips the checks a
+        caller's arguments need; its workflow is the ``workflow`` attribute.
+        """
+        return self._new_span(
+            name, "internal", attributes, _NONE, parent.trace_id, parent.span_id, attributes["workflow"]
+        )
+
+    def _new_span(
+        self, name: str, kind: str, attrs: dict[str, Any], links: Any,
+        trace_id: str, parent_id: str | None, workflow: str | None,
+    ) -> Span:
         # Filling the slots here rather than through Span.__init__ skips its
         # keyword handling: this is the hottest line of the engine's tracing.
         span = _new_span(Span)
         span.trace_id = trace_id
-        span.span_id = new_span_id()
+        span.span_id = span_id = new_span_id()
         span.parent_id = parent_id
         span.name = name
         span.kind = kind
@@ -173,7 +189,7 @@ class Tracer:
         span.status = "ok"
         span.status_message = None
         span.events = _NONE
-        span.links = span_links
+        span.links = links
         span.run_id = _current_run.get()
         span.workflow = workflow
         span._tracer = self
@@ -181,7 +197,7 @@ class Tracer:
         span._token = None
         span._mono_start = self._monotonic()
         if self.enabled:
-            self._open[span.span_id] = span
+            self._open[span_id] = span
         return span
 
     def _on_end(self, span: Span) -> None:
@@ -199,16 +215,9 @@ class Tracer:
             except Exception:  # noqa: BLE001 - an exporter must not fail the traced work
                 _log.exception("span processor %r failed on span %s", processor, span.span_id)
         if self.publish:
-            self._bus.publish(
-                Event(
-                    SPAN_FINISHED,
-                    span.to_dict(),
-                    workflow=span.workflow,
-                    run_id=span.run_id,
-                    trace_id=span.trace_id,
-                    span_id=span.span_id,
-                )
-            )
+            self._bus.publish(correlated_event(
+                SPAN_FINISHED, span.to_dict(), (span.workflow, span.run_id, span.trace_id, span.span_id)
+            ))
 
     # -- processors -------------------------------------------------------
 
