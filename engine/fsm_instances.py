@@ -22,7 +22,7 @@ import traceback
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
 
 from .clock import Clock, SystemClock
-from .events import Event
+from .events import correlated_event
 from .fsm_model import FSMDefinitionError, FSMError, MachineDefinition, Route, callable_name
 from .jsonable import NOT_PLAIN, plain_copy
 
@@ -73,7 +73,7 @@ class MachineInstance:
     __slots__ = (
         "definition", "instance_id", "context", "history", "_log",
         "_state", "_entered", "_lock", "_busy", "_publish", "_now",
-        "_record_context", "_snapshot", "__weakref__",
+        "_record_context", "_snapshot", "_correlation", "__weakref__",
     )
 
     def __init__(
@@ -92,6 +92,7 @@ class MachineInstance:
         self.instance_id = instance_id
         self.context: dict[str, Any] = context if context is not None else {}
         self._publish = runtime.bus.publish
+        self._correlation = (definition.name, None, None, None)
         # The system clock only forwards to time.time; calling it directly
         # saves a Python call on every transition.
         self._now = _time.time if isinstance(clock, SystemClock) else clock.time
@@ -225,7 +226,7 @@ class MachineInstance:
                     self._snapshot = None if snapshot is NOT_PLAIN else snapshot
                 if self._snapshot is not None:
                     data["context"] = self._snapshot
-            self._publish(Event("fsm.transitioned", data, workflow=definition.name))
+            self._publish(correlated_event("fsm.transitioned", data, self._correlation))
             if target in definition._final:
                 definition._note_finished(self.instance_id)
             return True
@@ -268,7 +269,7 @@ class MachineInstance:
             "time": now,
             **extra,
         }
-        self._publish(Event(kind, data, workflow=self.definition.name))
+        self._publish(correlated_event(kind, data, self._correlation))
 
     def _announce(self) -> None:
         with self._lock:
