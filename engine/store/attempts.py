@@ -16,8 +16,9 @@ it can lock (those of dead processes) into the journal, then deletes them.
 The owner empties its file once every attempt in it is committed, and
 deletes it on a clean close.
 
-``_lock`` guards the file offset bookkeeping (``_size``, ``_last_ticket``)
-and makes truncation atomic with respect to appends.
+``_lock`` guards the bookkeeping (``_size``, ``_last_ticket``) and the
+decision to truncate; the appends themselves happen outside it (see
+`AttemptLog.record`).
 """
 
 from __future__ import annotations
@@ -53,10 +54,15 @@ class AttemptLog:
         """Put attempt ``attempt`` of ``task`` on record; ``ticket`` is its journal record's."""
         line = (_encode([workflow, run_id, task, attempt]) + "\n").encode()
         with self._lock:
-            os.write(self._fd, line)
             self._size += len(line)
             if ticket > self._last_ticket:
                 self._last_ticket = ticket
+        # Written outside the lock: the system call lets go of the GIL, and a
+        # lock held across it makes every other worker queue behind it. Safe:
+        # O_APPEND writes land whole at the end, and the file is emptied only
+        # once ``ticket`` (noted above, before this write) is committed, when
+        # the line is no longer needed.
+        os.write(self._fd, line)
 
     def committed(self, ticket: int) -> None:
         """Every record up to ``ticket`` is committed: empty the file if it has grown."""
