@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, OptionList, Static
+from textual.widgets import ContentSwitcher, OptionList, Static
 
 from engine import Clock, Event, EventBus
 from engine.clock import SYSTEM_CLOCK
@@ -38,6 +38,7 @@ from .views import VIEWS, by_alias
 from .widgets.command_line import CommandLine
 from .widgets.header_vitals import HeaderVitals
 from .widgets.help_screen import HelpScreen
+from .widgets.key_footer import KeyFooter
 from .widgets.workflow_list import WorkflowList
 
 DRAIN_INTERVAL = 1 / 20
@@ -160,7 +161,7 @@ class FlowConsoleApp(App[int]):
         commands = [view.alias for view in VIEWS] + ["run", "reload", "help", "quit"]
         commands += [f"theme {name}" for name in self.flow_themes]
         yield CommandLine(commands, id="command-line")
-        yield Footer()
+        yield KeyFooter()
 
     def _view_id(self, alias: str) -> str | None:
         widget = self.view_widgets.get(alias)
