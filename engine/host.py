@@ -127,10 +127,12 @@ class Engine:
         """Stop hot reload and schedules, let in-flight runs finish, release every thread."""
         if self._stopped.is_set():
             return
-        self._stopped.set()
+        # Schedules and hot reload go first: a schedule firing after starts
+        # are refused would log a failed start for every due workflow.
         if self._watcher is not None:
             self._watcher.stop(timeout)
         self.triggers.stop(timeout)
+        self._stopped.set()
         if not self.wait_idle(timeout):
             self._cancel_active(timeout)
         self._executor.shutdown(wait=self.wait_idle(0), cancel_futures=True)

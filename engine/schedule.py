@@ -66,6 +66,8 @@ class IntervalScheduler(BackgroundService):
                     missed = int((now - at) // interval)
                     self._entries[name] = (interval, at + (missed + 1) * interval)
         for name in due:
+            if self._stop.is_set():
+                break
             try:
                 self._fire(name)
             except Exception:  # noqa: BLE001 - one bad trigger must not stop the others

@@ -308,3 +308,15 @@ def test_state_dir_keeps_a_store_and_stop_closes_it(make_engine, tmp_path):
     engine.stop()
     assert (state / "flowconsole.db").exists()
     assert not [t for t in threading.enumerate() if t.name.startswith("flowconsole-")]
+
+
+def test_stopping_right_after_start_fires_no_schedule_into_a_closing_engine(tmp_path, caplog):
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[1] / "sample_workflows"
+    for _ in range(3):
+        engine = Engine(samples, state_dir=tmp_path / "state", check_timeout=None, watch=False)
+        with caplog.at_level("ERROR", logger="engine"):
+            engine.start()
+            engine.stop()
+        assert not [r for r in caplog.records if "failed to start" in r.getMessage()]
