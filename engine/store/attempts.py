@@ -3,22 +3,23 @@
 The poison-task rule needs every attempt's start to survive a crash that the
 attempt itself may cause. Waiting for a database commit before every task
 would put a commit round trip on every task's path, so with durability
-``normal`` the thread about to run the task appends one line to this
-process's attempt file instead (one ``write`` system call: once it returns,
-the line survives the process being killed, the same promise WAL with
-synchronous=NORMAL makes). The ``task.started`` event still goes to the
+``normal`` the thread about to run the task copies one line into this
+process's attempt file instead, through a shared memory map: no system call,
+and the GIL is never let go (a ``write`` per task did both, and four workers
+then queued behind each other). Once the copy is made the line is in the
+kernel's page cache and survives the process being killed: the promise WAL
+with synchronous=NORMAL makes. The ``task.started`` event still goes to the
 journal through the writer as usual.
 
 Each process writes its own file, ``attempts-<pid>-<nonce>.log``, and holds
 an exclusive ``flock`` on it for as long as its store is open; the kernel
-drops the lock when the process dies. A store being opened merges the files
-it can lock (those of dead processes) into the journal, then deletes them.
-The owner empties its file once every attempt in it is committed, and
-deletes it on a clean close.
+drops the lock when the process dies. The file has a fixed size; the lines
+are followed by zero bytes, which readers ignore. A store being opened
+merges the files it can lock (those of dead processes) into the journal,
+then deletes them. The owner zeroes its file once every attempt in it is
+committed, and deletes it on a clean close.
 
-``_lock`` guards the bookkeeping (``_size``, ``_last_ticket``) and the
-decision to truncate; the appends themselves happen outside it (see
-`AttemptLog.record`).
+``_lock`` guards the map, the write offset and ``_last_ticket``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import mmap
 import os
 import sqlite3
 import threading
@@ -36,48 +38,64 @@ log = logging.getLogger("engine.store")
 
 _PATTERN = "attempts-*.log"
 _encode = json.JSONEncoder(separators=(",", ":")).encode
-_TRUNCATE_AT = 1 << 20
+_CAPACITY = 1 << 20
 
 
 class AttemptLog:
     """This process's attempt file (see the module docstring)."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, capacity: int = _CAPACITY) -> None:
         self.path = state_dir / f"attempts-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.ftruncate(self._fd, capacity)
+        self._map = mmap.mmap(self._fd, capacity)
         self._lock = threading.Lock()
-        self._size = 0
+        self._offset = 0
         self._last_ticket = 0
 
     def record(self, workflow: str | None, run_id: str, task: str, attempt: int, ticket: int) -> None:
         """Put attempt ``attempt`` of ``task`` on record; ``ticket`` is its journal record's."""
         line = (_encode([workflow, run_id, task, attempt]) + "\n").encode()
         with self._lock:
-            self._size += len(line)
+            end = self._offset + len(line)
+            if end > len(self._map):
+                self._grow(end)
+            self._map[self._offset:end] = line
+            self._offset = end
             if ticket > self._last_ticket:
                 self._last_ticket = ticket
-        # Written outside the lock: the system call lets go of the GIL, and a
-        # lock held across it makes every other worker queue behind it. Safe:
-        # O_APPEND writes land whole at the end, and the file is emptied only
-        # once ``ticket`` (noted above, before this write) is committed, when
-        # the line is no longer needed.
-        os.write(self._fd, line)
+
+    def _grow(self, needed: int) -> None:
+        size = len(self._map)
+        while size < needed:
+            size *= 2
+        self._map.close()
+        os.ftruncate(self._fd, size)
+        self._map = mmap.mmap(self._fd, size)
+
+    @property
+    def recorded(self) -> bytes:
+        """The lines on record (what a crash now would leave to merge)."""
+        with self._lock:
+            return self._map[:self._offset]
 
     def committed(self, ticket: int) -> None:
-        """Every record up to ``ticket`` is committed: empty the file if it has grown."""
-        if self._size < _TRUNCATE_AT:
+        """Every record up to ``ticket`` is committed: zero the file once half of it is used."""
+        if self._offset < len(self._map) // 2:
             return
         with self._lock:
             if ticket >= self._last_ticket:
-                os.ftruncate(self._fd, 0)
-                self._size = 0
+                self._map[:self._offset] = bytes(self._offset)
+                self._offset = 0
 
     def close(self, *, clean: bool) -> None:
         """Release the file; delete it when everything in it is committed (``clean``)."""
         if clean:
             self.path.unlink(missing_ok=True)
-        os.close(self._fd)
+        with self._lock:
+            self._map.close()
+            os.close(self._fd)
 
 
 def merge_orphans(state_dir: Path, conn: sqlite3.Connection) -> int:
@@ -101,6 +119,9 @@ def merge_orphans(state_dir: Path, conn: sqlite3.Connection) -> int:
         orphans.append((path, fd))
         with open(fd, "rb", closefd=False) as handle:
             for raw in handle:
+                raw = raw.strip(b"\0\n")
+                if not raw:
+                    continue  # the unused, zeroed end of the file
                 try:
                     workflow, run_id, task, attempt = json.loads(raw)
                 except ValueError:

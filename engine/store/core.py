@@ -12,7 +12,7 @@ under backpressure. One exception: an attempt's start must be on record
 before the task runs, so that attempts survive a crash and a task that kills
 its process on every attempt still reaches its maximum attempts. For
 ``task.started`` the handler therefore appends the attempt to the process's
-attempt log (`AttemptLog`, one ``write``; durability ``normal``) or waits
+attempt log (`AttemptLog`, a copy into a memory map; durability ``normal``) or waits
 for the commit (durability ``full``). Events redelivered by a replay are not
 stored again.
 
@@ -329,7 +329,7 @@ class Store:
         self._writer.close(timeout)
         if self._attempts is not None:
             stats = self.stats
-            self._attempts.close(clean=stats["committed"] == stats["issued"])
+            self._attempts.close(clean=stats["committed"] >= stats["issued"])
 
     def __enter__(self) -> Store:
         return self

@@ -17,16 +17,27 @@ is rolled back and written again one record at a time, each under a
 savepoint, so one bad record is rejected (logged, and reported to whoever
 waits for its ticket) without losing its neighbours.
 
-``_cond`` guards ``_queue``, the ticket counters, ``_rejected``, ``_closed``,
-``_failure``, ``_urgent`` and the writer's waiting/lingering flags. Only the writer thread touches its connection.
+Submitting takes no lock (a lock that every publisher and the writer take
+turns on makes threads queue behind whichever of them lost the GIL while
+holding it; that cost a context switch per record). A ticket comes from an
+`itertools.count` and the ``(ticket, record)`` pair goes on a deque, both
+atomic; two threads may append their pairs out of ticket order, so the
+writer acknowledges the highest ticket below which every ticket is
+committed (``_committed``, the frontier), keeping the few committed above a
+gap in ``_ahead``. ``_cond`` guards ``_committed``, ``_ahead``,
+``_rejected``, ``_closed``, ``_stopped``, ``_failure``, ``_urgent`` and the
+writer's waiting/lingering flags; publishers take it only to wake the
+writer, to wait for room or for a ticket. Only the writer thread touches its
+connection.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sqlite3
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Any, Callable
 
 from ..events import Event
@@ -62,9 +73,12 @@ class Writer:
         self._write_events = write_events
         self._after_commit = after_commit
         self._cond = threading.Condition(threading.Lock())
-        self._queue: list[Record] = []
+        self._queue: deque[tuple[int, Record]] = deque()
+        self._tickets = itertools.count(1)
         self._issued = 0
         self._committed = 0
+        self._ahead: set[int] = set()
+        self._stopped = False
         self._rejected: OrderedDict[int, StoreWriteError] = OrderedDict()
         self._closed = False
         self._failure: BaseException | None = None
@@ -80,46 +94,56 @@ class Writer:
 
     def submit(self, record: Record) -> int:
         """Queue one record; returns its ticket. Blocks while the queue is full."""
-        with self._cond:
-            if len(self._queue) >= self.queue_size or self._closed or self._failure is not None:
-                self._admit(1)
-            self._queue.append(record)
-            self._issued += 1
-            if self._writer_waiting or (self._lingering and len(self._queue) >= self._linger_batch):
+        if self._closed or self._failure is not None or len(self._queue) >= self.queue_size:
+            self._admit()
+        ticket = next(self._tickets)
+        item = (ticket, record)
+        self._queue.append(item)
+        if ticket > self._issued:
+            self._issued = ticket  # a hint for stats: a racing submit may leave it one short
+        if self._writer_waiting or (self._lingering and len(self._queue) >= self._linger_batch):
+            with self._cond:
                 self._cond.notify_all()
-            return self._issued
+        if self._closed:
+            self._withdraw_if_stopped(item)
+        return ticket
 
     def submit_many(self, records: list[Record]) -> int:
         """Queue several records in order; returns the last one's ticket."""
-        with self._cond:
-            for record in records:
-                self._admit(1)
-                self._queue.append(record)
-                self._issued += 1
-            if self._writer_waiting or (self._lingering and len(self._queue) >= self._linger_batch):
-                self._cond.notify_all()
-            return self._issued
+        ticket = 0
+        for record in records:
+            ticket = self.submit(record)
+        return ticket
 
-    def _admit(self, count: int) -> None:
+    def _admit(self) -> None:
+        """The slow path of `submit`: refuse when closed or failed, wait for room."""
+        with self._cond:
+            self._refuse_if_stopping()
+            # The writer's own thread (a log handler that publishes, say) must
+            # never wait for itself.
+            if len(self._queue) >= self.queue_size and threading.current_thread() is not self._thread:
+                self.backpressure_waits += 1
+                while len(self._queue) >= self.queue_size and not self._closed and self._failure is None:
+                    self._cond.notify_all()
+                    self._cond.wait()
+                self._refuse_if_stopping()
+
+    def _refuse_if_stopping(self) -> None:
         if self._closed:
             raise StoreClosedError("the store is closed; the record was not accepted")
         if self._failure is not None:
             raise StoreWriteError(f"the store's writer has stopped: {self._failure}", cause=self._failure)
-        # The writer's own thread (a log handler that publishes, say) must
-        # never wait for itself.
-        if len(self._queue) + count > self.queue_size and threading.current_thread() is not self._thread:
-            self.backpressure_waits += 1
-            while (
-                len(self._queue) + count > self.queue_size
-                and not self._closed
-                and self._failure is None
-            ):
-                self._cond.notify_all()
-                self._cond.wait()
-            if self._closed:
-                raise StoreClosedError("the store closed while a record waited for room")
-            if self._failure is not None:
-                raise StoreWriteError(f"the store's writer has stopped: {self._failure}", cause=self._failure)
+
+    def _withdraw_if_stopped(self, item: tuple[int, Record]) -> None:
+        """A record queued as the store closed: refuse it if the writer has already left."""
+        with self._cond:
+            if not self._stopped:
+                return  # the writer drains the queue before it stops
+            try:
+                self._queue.remove(item)
+            except ValueError:
+                return
+        raise StoreClosedError("the store closed; the record was not accepted")
 
     # -- acknowledgements ----------------------------------------------
 
@@ -160,10 +184,14 @@ class Writer:
         """
         if threading.current_thread() is self._thread:
             return False
+        try:
+            # A marker queued now gets a ticket above every record submitted
+            # so far; once it is acknowledged, so are they.
+            ticket = self.submit(_mark)
+        except (StoreClosedError, StoreWriteError):
+            ticket = self._issued  # closing drains the queue; a failure is raised below
         with self._cond:
-            if self._issued == 0:
-                return True
-            return self._wait_committed(self._issued, timeout)
+            return self._wait_committed(ticket, timeout)
 
     def _wait_committed(self, ticket: int, timeout: float | None) -> bool:
         """Wait (holding ``_cond``) until ``ticket`` is committed; ends any linger."""
@@ -195,28 +223,32 @@ class Writer:
 
     def _run(self) -> None:
         cond = self._cond
+        queue = self._queue
         while True:
             with cond:
-                while not self._queue and not self._closed:
-                    self._writer_waiting = True
+                # Waiting is announced before the queue is checked, and a
+                # publisher checks the flag after appending: one of the two
+                # sees the other, so no record is left asleep in the queue.
+                self._writer_waiting = True
+                while not queue and not self._closed:
                     cond.wait()
                 self._writer_waiting = False
-                if not self._queue:
+                if not queue:
+                    self._stopped = True
                     return
-                if not self._closed and not self._urgent and len(self._queue) < self._linger_batch:
+                if not self._closed and not self._urgent and len(queue) < self._linger_batch:
                     self._lingering = True
                     cond.wait(self._linger)
                     self._lingering = False
-                batch = self._queue
-                self._queue = []
-                first = self._issued - len(batch) + 1
+                batch = [queue.popleft() for _ in range(len(queue))]
                 cond.notify_all()
             try:
-                rejected = self._commit(batch, first)
+                rejected = self._commit(batch)
             except BaseException as exc:  # noqa: BLE001 - reported to every waiter
                 log.exception("store writer stopped: commit failed")
                 with cond:
                     self._failure = exc
+                    self._stopped = True
                     cond.notify_all()
                 return
             with cond:
@@ -224,7 +256,7 @@ class Writer:
                     self._rejected[ticket] = error
                 while len(self._rejected) > _REJECTED_KEPT:
                     self._rejected.popitem(last=False)
-                self._committed = first + len(batch) - 1
+                self._acknowledge(batch)
                 self.batches += 1
                 cond.notify_all()
             if self._after_commit is not None:
@@ -233,11 +265,21 @@ class Writer:
                 except sqlite3.Error:
                     log.exception("store maintenance after commit failed")
 
-    def _commit(self, batch: list[Record], first: int) -> list[tuple[int, StoreWriteError]]:
+    def _acknowledge(self, batch: list[tuple[int, Record]]) -> None:
+        """Move the frontier over every ticket now committed with no gap below it."""
+        ahead = self._ahead
+        ahead.update(ticket for ticket, _ in batch)
+        frontier = self._committed
+        while frontier + 1 in ahead:
+            frontier += 1
+            ahead.discard(frontier)
+        self._committed = frontier
+
+    def _commit(self, batch: list[tuple[int, Record]]) -> list[tuple[int, StoreWriteError]]:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            self._write(batch)
+            self._write([record for _, record in batch])
             conn.execute("COMMIT")
             return []
         except Exception as exc:  # noqa: BLE001 - any bad record: find it, keep the rest
@@ -246,16 +288,14 @@ class Writer:
         rejected: list[tuple[int, StoreWriteError]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for offset, record in enumerate(batch):
+            for ticket, record in batch:
                 conn.execute("SAVEPOINT one")
                 try:
                     self._write([record])
                 except Exception as exc:  # noqa: BLE001 - rejected and reported, never fatal
                     conn.execute("ROLLBACK TO one")
                     log.error("store rejected %r: %s", record, exc)
-                    rejected.append(
-                        (first + offset, StoreWriteError(f"record rejected: {exc}", record, exc))
-                    )
+                    rejected.append((ticket, StoreWriteError(f"record rejected: {exc}", record, exc)))
                 conn.execute("RELEASE one")
             conn.execute("COMMIT")
         except BaseException:
@@ -276,3 +316,7 @@ class Writer:
             record(conn)
         if events:
             self._write_events(conn, events)
+
+
+def _mark(conn: sqlite3.Connection) -> None:
+    """A record that writes nothing: `Writer.flush` waits for its ticket."""
