@@ -1,4 +1,4 @@
-"""One run of a DAG: the scheduler, the task attempts and the run's own state.
+"""One run of a DAG: the scheduler and the run's own state (attempts: `engine.dag_attempts`).
 
 The scheduler keeps an in-degree counter per task and a ready queue, so the
 whole run costs O(V+E): a task is submitted the moment its last dependency
@@ -7,9 +7,9 @@ completes, up to ``max_parallel`` at once, and nothing is ever rescanned.
 There is no coordinator thread. Whichever thread finishes an attempt (a
 worker) or fires a timer records the outcome and submits what became ready;
 a worker keeps one newly ready task for itself, so a chain runs without any
-hand-off between threads. Each attempt runs in a fresh copy of the context
-the run was started in. On a remote executor (Dask) only the task's function
-travels; see `engine.dag_remote`.
+hand-off between threads (`engine.dag_attempts`). Each attempt runs in a
+fresh copy of the context the run was started in. On a remote executor
+(Dask) only the task's function travels; see `engine.dag_remote`.
 
 Thread safety: ``DAGRun._lock`` guards every field of a run's state (states,
 results, errors, attempts, the ready queue, retry timers, ``_settling``);
@@ -29,7 +29,6 @@ import logging
 import threading
 import time
 from collections import deque
-from concurrent.futures import CancelledError, Future
 from enum import Enum
 from functools import partial
 from typing import TYPE_CHECKING, Any, Mapping
@@ -40,12 +39,11 @@ from .dag_model import (
     RunWaitTimeout,
     Task,
     TaskStatus,
-    TaskTimeoutError,
     WorkflowError,
-    _current_task,
     preview,
 )
 from .clock import SystemClock
+from .dag_attempts import LocalAttempts
 from .dag_failures import FailureHandling
 from .dag_remote import RemoteAttempts
 from .events import correlated_event
@@ -76,7 +74,7 @@ class RunStatus(Enum):
     CANCELLED = "cancelled"
 
 
-class DAGRun(FailureHandling, RemoteAttempts):
+class DAGRun(FailureHandling, LocalAttempts, RemoteAttempts):
     """A handle on one run of a `DAGWorkflow`.
 
     ``run_id`` names the run; ``states`` and ``results`` are snapshots of where
@@ -307,65 +305,6 @@ class DAGRun(FailureHandling, RemoteAttempts):
             self._finish_now = False
             self._finish()
 
-    def _attempt(self, task: Task, attempt: int, inputs: dict[str, Any]) -> tuple[str, int, bool, Any, float, str]:
-        """Run one attempt on a worker thread (inside a copy of the submitter's context)."""
-        tid = task.id
-        run_id = self.run_id
-        name = self.name
-        _current_task.set((run_id, tid, attempt))
-        monotonic = self._monotonic
-        with self._tracer._child_span(
-            f"task:{tid}", {"workflow": name, "run_id": run_id, "task": tid, "attempt": attempt}, self._span
-        ) as span:
-            span_id = span.span_id
-            self._publish(correlated_event(
-                "task.started", {"task": tid, "attempt": attempt}, (name, run_id, self._trace_id, span_id)
-            ))
-            timeout = task.attempt_timeout
-            timer = None
-            if timeout is not None:
-                timer = self._timers.call_later(
-                    timeout, lambda: self._timed_out(tid, attempt, timeout), advance=False
-                )
-            start = monotonic()
-            try:
-                result = task.func(**inputs)
-            except Exception as exc:  # noqa: BLE001 - the run decides what a failure means
-                span.set_status("error", f"{type(exc).__name__}: {exc}")
-                span.record_exception(exc)
-                return tid, attempt, False, exc, monotonic() - start, span_id
-            finally:
-                if timer is not None:
-                    timer.cancel()
-            return tid, attempt, True, result, monotonic() - start, span_id
-
-    def _drive(self, task: Task, attempt: int, inputs: dict[str, Any]) -> None:
-        """Run an attempt, then keep this thread going with a task it made ready.
-
-        Continuing on the same thread (instead of queueing the next task and
-        waking another) means a chain of tasks costs no hand-off at all.
-        """
-        item: tuple[Task, int, dict[str, Any]] | None = (task, attempt, inputs)
-        base = self._base_context
-        attempt_fn = self._attempt
-        append = self._outcomes.append
-        settle = self._settle
-        while item is not None:
-            try:
-                append(base.copy().run(attempt_fn, *item))
-            except Exception as exc:  # noqa: BLE001 - failed outside the task function (the tracer...)
-                append((item[0].id, item[1], False, exc, 0.0, None))
-            item = settle(True)
-
-    def _on_done(self, future: Future, tid: str, attempt: int) -> None:
-        try:
-            _, _, ok, value, duration, span_id = future.result()
-        except (CancelledError, Exception) as exc:
-            # Cancelled by whoever owns the executor, or failed outside the
-            # task function (the tracer, a BaseException turned Exception).
-            ok, value, duration, span_id = False, exc, 0.0, None
-        self._outcome(tid, attempt, ok, value, duration, span_id)
-
     def _outcome(
         self, tid: str, attempt: int, ok: bool, value: Any, duration: float, span_id: str | None,
         keep_one: bool = False,
@@ -421,9 +360,6 @@ class DAGRun(FailureHandling, RemoteAttempts):
             self._complete(tid, attempt, value, duration, span_id)
         else:
             self._failed_attempt(tid, attempt, value, duration, span_id)
-
-    def _timed_out(self, tid: str, attempt: int, timeout: float) -> None:
-        self._outcome(tid, attempt, False, TaskTimeoutError(tid, timeout, attempt), timeout, None)
 
     def _retry_due(self, tid: str) -> None:
         with self._lock:
