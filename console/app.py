@@ -5,6 +5,11 @@ and one UI timer (20 Hz) drains the buffer into the view-state reducers, then
 refreshes, in one batch, only the widgets whose state changed. Operator
 commands go to the engine's public API through `EngineCommands`, each in a
 worker thread (`perform`), and are refused under ``readonly``.
+
+The app is put together from mixins, one job each: the drain and clock
+ticks in `console.drain`, the ``:`` command line in `console.colon_commands`,
+the engine commands and the read-only refusal in `console.engine_actions`.
+This module keeps the layout, start-up, navigation, help and themes.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -28,7 +32,10 @@ from engine import Clock, Event, EventBus
 from engine.clock import SYSTEM_CLOCK
 
 from .bridge import EventBridge
+from .colon_commands import ColonCommands
 from .commands import EngineCommands
+from .drain import CLOCK_INTERVAL, DRAIN_INTERVAL, BridgeDrain
+from .engine_actions import CHANGING_ACTIONS, EngineActions
 from .help_rows import binding_rows
 from .palette import FlowCommands
 from .safe import visible
@@ -43,11 +50,6 @@ from .widgets.help_screen import HelpScreen
 from .widgets.key_footer import KeyFooter
 from .widgets.workflow_list import WorkflowList
 
-DRAIN_INTERVAL = 1 / 20
-CLOCK_INTERVAL = 1.0
-# Actions that change the engine: hidden and refused under --readonly.
-CHANGING_ACTIONS = {"run_workflow", "reload"}
-
 
 class UnknownThemeError(ValueError):
     """A theme was asked for by a name no theme file defines."""
@@ -58,7 +60,7 @@ class UnknownThemeError(ValueError):
         super().__init__(f"unknown theme {name!r} (known: {', '.join(self.known)})")
 
 
-class FlowConsoleApp(App[int]):
+class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
     """The operations console on one engine (or on recorded events)."""
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it.
@@ -195,77 +197,7 @@ class FlowConsoleApp(App[int]):
         if self._engine_starter is not None and self._engine_starter.is_alive():
             self._engine_starter.join(timeout)
 
-    # -- the drain --------------------------------------------------------
-
-    def _sync_all(self) -> None:
-        self._sidebar.sync()
-        for alias in self.view_widgets:
-            self._sync_view(alias)
-        self._show_header()
-        self._show_notices()
-
-    def _drain(self) -> None:
-        if not self.is_running or not self._sidebar.is_mounted:
-            return
-        changed = self.bridge.pump()
-        if not changed:
-            return
-        with self.batch_update():
-            for state in changed:
-                if state is self.workflows_state:
-                    self._sidebar.sync()
-                    self._show_workflow_detail()
-                    self._show_notices()
-                    continue
-                alias = self._state_views.get(id(state))
-                if alias is None:
-                    continue
-                if alias == self.current_view:
-                    self._sync_view(alias)
-                else:
-                    self._stale_views.add(alias)
-            self._show_header()
-
-    def _tick(self) -> None:
-        # A timer may fire once more while the app shuts down and its widgets
-        # are being removed; there is nothing left to draw then.
-        if not self.is_running or not self._sidebar.is_mounted:
-            return
-        self.vitals_state.tick()
-        with self.batch_update():
-            self._show_header()
-            self._sidebar.sync()
-            widget = self.view_widgets.get(self.current_view)
-            refresh_clock = getattr(widget, "refresh_clock", None)
-            if refresh_clock is not None:
-                refresh_clock()
-
-    def _sync_view(self, alias: str) -> None:
-        self._stale_views.discard(alias)
-        sync = getattr(self.view_widgets[alias], "sync", None)
-        if sync is not None:
-            sync()
-
-    def _show_header(self) -> None:
-        self._header.show(
-            dropped=self.bridge.dropped,
-            readonly=self.readonly,
-            views=[(view.key, view.alias) for view in VIEWS],
-            current_view=self.current_view,
-        )
-
-    def _show_notices(self) -> None:
-        for notice in self.workflows_state.take_notices():
-            self.notify(
-                visible(notice.message, multiline=True, max_length=500),
-                title=visible(notice.title, max_length=120),
-                severity=notice.severity,  # type: ignore[arg-type]
-                markup=False,
-            )
-
-    def _show_workflow_detail(self) -> None:
-        detail = self._sidebar.describe(self.selected_workflow)
-        self._workflow_detail.update(detail)
+    # -- the sidebar ------------------------------------------------------
 
     def on_option_list_option_highlighted(self, message: OptionList.OptionHighlighted) -> None:
         if message.option_list.id == "workflow-list":
@@ -308,40 +240,9 @@ class FlowConsoleApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.binding_rows()))
 
-    def action_command_line(self) -> None:
-        self.query_one(CommandLine).open()
-
     def binding_rows(self) -> list[tuple[str, str, str]]:
         """Every key binding the operator can use now, for the help screen."""
         return binding_rows(self, CHANGING_ACTIONS)
-
-    def on_command_line_command(self, message: CommandLine.Command) -> None:
-        self._focus_view()
-        self.run_command_line(message.text)
-
-    def on_command_line_closed(self, message: CommandLine.Closed) -> None:
-        self._focus_view()
-
-    def run_command_line(self, text: str) -> None:
-        """Do what a ``:`` command says."""
-        parts = text.strip().lstrip(":").split(maxsplit=1)
-        if not parts:
-            return
-        command, argument = parts[0].lower(), (parts[1].strip() if len(parts) > 1 else "")
-        if by_alias(command) is not None:
-            self.action_show_view(command)
-        elif command in ("q", "quit", "q!"):
-            self.exit(0)
-        elif command in ("help", "h"):
-            self.action_help()
-        elif command == "run":
-            self.action_run_workflow(argument or None)
-        elif command == "reload":
-            self.action_reload()
-        elif command == "theme" and argument:
-            self.switch_theme(argument)
-        else:
-            self.notify(f"unknown command: {visible(text, max_length=80)}", severity="error", markup=False)
 
     # -- themes -------------------------------------------------------------
 
@@ -351,44 +252,6 @@ class FlowConsoleApp(App[int]):
             self.notify(f"unknown theme {visible(name, max_length=60)} (known: {known})", severity="error", markup=False)
             return
         self.theme = name
-
-    # -- commands to the engine ------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in CHANGING_ACTIONS and self.readonly:
-            return False
-        return True
-
-    def action_run_workflow(self, name: str | None = None) -> None:
-        workflow = name or self.selected_workflow
-        if workflow is None:
-            self.notify("No workflow selected.", severity="warning")
-            return
-        self.perform(f"run {workflow}", self.commands.start_run, workflow)
-
-    def action_reload(self) -> None:
-        self.perform("reload workflow files", self.commands.reload)
-
-    def perform(self, label: str, command: Any, *args: Any, **kwargs: Any) -> bool:
-        """Run an engine command in a worker thread; False if refused (read-only)."""
-        if self.readonly:
-            self.notify(f"{visible(label, max_length=80)}: refused, the console is read-only", severity="warning", markup=False)
-            return False
-        self._perform(label, command, args, kwargs)
-        return True
-
-    @work(thread=True, group="commands", exit_on_error=False)
-    def _perform(self, label: str, command: Any, args: tuple, kwargs: dict) -> Any:
-        label = visible(label, max_length=80)
-        try:
-            result = command(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown to the operator
-            message = visible(f"{type(exc).__name__}: {exc}", max_length=300)
-            self.call_from_thread(self.notify, message, title=f"{label} failed", severity="error", markup=False)
-            return None
-        done = f"{label}: done" if result is None else f"{label}: {visible(result, max_length=80)}"
-        self.call_from_thread(self.notify, done, markup=False)
-        return result
 
 
 def run_app(args: argparse.Namespace) -> int:

@@ -38,11 +38,16 @@ Task counters are labelled by workflow only, not by task, so a generated DAG
 of ten thousand tasks makes one series, not ten thousand; pass
 ``per_task=True`` to label task durations by task as well.
 
-Handlers run on the publishing thread; ``_lock`` guards the events-per-second
-window and the breaker rejection counts already reported. The series
-handles are cached in dicts whose single-key operations are atomic under the
-GIL; two threads racing to cache the same series get the same handle from
-the collector. The metrics collector guards its own series.
+A publisher only appends its event to ``_inbox`` (a deque: appends need no
+lock); the events become metrics in batches, grouped by type, on whichever
+thread drains: a publisher when ``BATCH`` events are queued or the
+events-per-second window has closed, or a reader, since the collector
+drains before every read (so what is read is never stale). ``_drain_lock``
+lets one thread drain at a time, in queue order; ``_lock`` guards the
+events-per-second window and the breaker rejection counts already reported.
+The series handles are cached in dicts whose single-key operations are
+atomic under the GIL; two threads racing to cache the same series get the
+same handle from the collector. The metrics collector guards its own series.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .clock import SystemClock
@@ -62,6 +68,8 @@ if TYPE_CHECKING:
 PREFIX = "flowconsole_"
 _attach_lock = threading.Lock()
 _UNHANDLED: Any = object()
+# Queued events drained at once (see `EngineMetrics.__call__`).
+BATCH = 1024
 _BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
 _BREAKER_SUFFIXES = {
     "opened": "open", "open": "open", "closed": "closed", "reset": "closed",
@@ -129,8 +137,6 @@ class EngineMetrics:
             "run.completed": self._run_completed,
             "run.failed": self._run_failed,
             "run.cancelled": self._run_failed,
-            "task.started": self._task_started,
-            "task.completed": self._task_completed,
             "task.failed": self._task_failed,
             "task.retrying": self._retry,
             "retry.scheduled": self._retry,
@@ -145,6 +151,13 @@ class EngineMetrics:
             "span.finished": None,
             "log.record": None,
         }
+        # Types frequent enough to be handled a batch at a time.
+        self._grouped: dict[str, Callable[[list[Event]], None]] = {
+            "task.started": self._tasks_started,
+            "task.completed": self._tasks_completed,
+        }
+        self._inbox: deque[Event] = deque()
+        self._drain_lock = threading.Lock()
         for name, text in HELP.items():
             self.metrics.describe(PREFIX + name, text)
         self._subscription: Any = None
@@ -153,6 +166,7 @@ class EngineMetrics:
         """Start deriving metrics from the runtime's bus (once)."""
         if self._subscription is None:
             self._subscription = self.runtime.bus.subscribe("*", self)
+            self.metrics.add_pending_source(self.drain)
             self.metrics.add_collect_hook(self._read_breakers)
         return self
 
@@ -164,6 +178,8 @@ class EngineMetrics:
         """Stop deriving metrics; the values so far stay."""
         if self._subscription is not None:
             self.runtime.bus.unsubscribe("*", self._subscription)
+            self.drain()
+            self.metrics.remove_pending_source(self.drain)
             self.metrics.remove_collect_hook(self._read_breakers)
             self._subscription = None
 
@@ -184,38 +200,92 @@ class EngineMetrics:
                     metrics.increment(PREFIX + "breaker_rejections", rejections - seen, labels)
 
     def __call__(self, event: Event) -> None:
-        # A replay redelivers events already counted when they happened.
-        if not event.replay:
-            self.observe(event)
+        """The bus subscriber: queue ``event``; `drain` turns the queue into metrics.
+
+        Queuing is all a publisher pays for most events (an append); the
+        queue is drained in batches, grouped by type, when it holds
+        ``BATCH`` events, when the events-per-second window closes, and
+        before any read of the metrics.
+        """
+        given = event._given
+        if given is not None and given[2]:
+            return  # a replay redelivers events already counted when they happened
+        inbox = self._inbox
+        inbox.append(event)
+        if len(inbox) >= BATCH or self._monotonic() >= self._next_roll:
+            self.drain(wait=False)
+
+    def drain(self, wait: bool = True) -> None:
+        """Derive metrics from every queued event.
+
+        One thread drains at a time; a publisher that finds a drain under
+        way leaves its events to the next one (``wait=False``), a reader
+        waits for it and then drains the rest.
+        """
+        lock = self._drain_lock
+        if not lock.acquire(blocking=wait):
+            return
+        try:
+            inbox = self._inbox
+            batch = [inbox.popleft() for _ in range(len(inbox))]
+            if not batch:
+                return
+            now = self._monotonic()
+            if now >= self._next_roll:
+                # The window closes at the last event queued: the rate counts
+                # the events before it, as if each event were counted at once.
+                self._count(batch[:-1])
+                self._roll(now)
+                self._count(batch[-1:])
+            else:
+                self._count(batch)
+        finally:
+            lock.release()
 
     def observe(self, event: Event) -> None:
-        """Derive metrics from one event (replayed or not).
+        """Derive metrics from one event now (replayed or not).
 
         For rebuilding metrics from a stored event log: ``events_per_second``
         is then measured on the events' own timestamps when the
         `EngineMetrics` was made with ``event_time=True``.
         """
-        # The hot path of every event the engine publishes: the counter's
-        # lock is taken inline rather than through Counter.inc.
-        etype = event.type
         now = event.ts if self.event_time else self._monotonic()
         if now >= self._next_roll:
             self._roll(now)
-        counter = self._event_counters.get(etype)
-        if counter is None:
-            counter = self._event_counters[etype] = self.metrics.counter_series(
-                PREFIX + "events", {"type": etype}
-            )
-        with counter._lock:
-            counter.value += 1
-        handler = self._handlers.get(etype, _UNHANDLED)
-        if handler is _UNHANDLED:
-            if etype.startswith("breaker."):
-                self._breaker_state(event)
-            elif etype.startswith("pool."):
-                self._pool(event)
-        elif handler is not None:
-            handler(event)
+        self._count([event])
+
+    def _count(self, events: list[Event]) -> None:
+        by_type: dict[str, list[Event]] = {}
+        for event in events:
+            group = by_type.get(event.type)
+            if group is None:
+                by_type[event.type] = [event]
+            else:
+                group.append(event)
+        for etype, group in by_type.items():
+            counter = self._event_counters.get(etype)
+            if counter is None:
+                counter = self._event_counters[etype] = self.metrics.counter_series(
+                    PREFIX + "events", {"type": etype}
+                )
+            with counter._lock:
+                counter.value += len(group)
+            grouped = self._grouped.get(etype)
+            if grouped is not None:
+                grouped(group)
+                continue
+            handler = self._handlers.get(etype, _UNHANDLED)
+            if handler is _UNHANDLED:
+                if etype.startswith("breaker."):
+                    handler = self._breaker_state
+                elif etype.startswith("pool."):
+                    handler = self._pool
+                else:
+                    continue
+            elif handler is None:
+                continue
+            for event in group:
+                handler(event)
 
     def _roll(self, now: float) -> None:
         # Once a second: the rate is the events counted since the last roll
@@ -262,13 +332,15 @@ class EngineMetrics:
     def _run_failed(self, event: Event) -> None:
         self._run_finished(event, "failed")
 
-    def _task_started(self, event: Event) -> None:
-        workflow = event.workflow or event.data.get("workflow") or ""
-        counter = self._started_by_workflow.get(workflow)
-        if counter is None:
-            counter = self._started_by_workflow[workflow] = self._handle("counter", "tasks_started", event)
-        with counter._lock:
-            counter.value += 1
+    def _tasks_started(self, events: list[Event]) -> None:
+        for workflow, n in _by_workflow(events).items():
+            counter = self._started_by_workflow.get(workflow)
+            if counter is None:
+                counter = self._started_by_workflow[workflow] = self.metrics.counter_series(
+                    PREFIX + "tasks_started", {"workflow": workflow}
+                )
+            with counter._lock:
+                counter.value += n
 
     def _task_finished(self, event: Event, outcome: str) -> None:
         self._handle("counter", f"tasks_{outcome}", event).inc()
@@ -277,23 +349,36 @@ class EngineMetrics:
             extra = f"{outcome}/{event.data.get('task', '')}" if self.per_task else outcome
             self._handle("histogram", "task_duration_seconds", event, extra).record(duration)
 
-    def _task_completed(self, event: Event) -> None:
+    def _tasks_completed(self, events: list[Event]) -> None:
         if self.per_task:
-            self._task_finished(event, "completed")
+            for event in events:
+                self._task_finished(event, "completed")
             return
-        workflow = event.workflow or event.data.get("workflow") or ""
-        cells = self._completed_by_workflow.get(workflow)
-        if cells is None:
-            cells = self._completed_by_workflow[workflow] = (
-                self._handle("counter", "tasks_completed", event),
-                self._handle("histogram", "task_duration_seconds", event, "completed"),
-            )
-        counter, histogram = cells
-        with counter._lock:
-            counter.value += 1
-        duration = event.data.get("duration")
-        if duration.__class__ in (int, float):
-            histogram.record(duration)
+        durations: dict[str, list[float]] = {}
+        counts: dict[str, int] = {}
+        for event in events:
+            duration = event.data.get("duration")
+            workflow = _workflow_of(event)
+            found = durations.get(workflow)
+            if found is None:
+                found = durations[workflow] = []
+            counts[workflow] = counts.get(workflow, 0) + 1
+            if duration.__class__ in (int, float):
+                found.append(duration)
+        for workflow, values in durations.items():
+            cells = self._completed_by_workflow.get(workflow)
+            if cells is None:
+                labels = {"workflow": workflow}
+                cells = self._completed_by_workflow[workflow] = (
+                    self.metrics.counter_series(PREFIX + "tasks_completed", labels),
+                    self.metrics.histogram_series(
+                        PREFIX + "task_duration_seconds", {"workflow": workflow, "outcome": "completed"}
+                    ),
+                )
+            counter, histogram = cells
+            with counter._lock:
+                counter.value += counts[workflow]
+            histogram.record_many(values)
 
     def _task_failed(self, event: Event) -> None:
         self._task_finished(event, "failed")
@@ -343,6 +428,18 @@ class EngineMetrics:
 
     def _handler_error(self, event: Event) -> None:
         self.metrics.increment(PREFIX + "handler_errors", 1, {"event_type": str(event.data.get("event_type", ""))})
+
+
+def _workflow_of(event: Event) -> str:
+    return event.workflow or event.data.get("workflow") or ""
+
+
+def _by_workflow(events: list[Event]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for event in events:
+        workflow = _workflow_of(event)
+        counts[workflow] = counts.get(workflow, 0) + 1
+    return counts
 
 
 def attach_engine_metrics(

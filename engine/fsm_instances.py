@@ -12,6 +12,13 @@ data ``instance``, ``from``, ``to``, ``event``, ``guard``, ``time_in_state``
 and ``time``: ``fsm.instance_created``, ``fsm.transitioned``,
 ``fsm.blocked`` (every guard refused), ``fsm.rejected`` (no transition),
 ``fsm.action_failed``, ``fsm.reset``, ``fsm.instance_restored``.
+
+Elsewhere, and importable from here as well: the errors ``trigger`` raises
+(`TransitionNotFound`, `ReentrantTriggerError`) in `engine.fsm_trigger_errors`,
+`TransitionRecord` and the rebuilding of a restored history in
+`engine.fsm_history`, and the questions that change nothing
+(``can_trigger``, ``get_available_events``, ``blocked_by``, ``why_not``) in
+`engine.fsm_queries`, a mixin of `MachineInstance`.
 """
 
 from __future__ import annotations
@@ -19,42 +26,21 @@ from __future__ import annotations
 import threading
 import time as _time
 import traceback
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .clock import Clock, SystemClock
 from .events import correlated_event
-from .fsm_model import FSMDefinitionError, FSMError, MachineDefinition, Route, callable_name
+from .fsm_history import TransitionRecord, rebuild_history
+from .fsm_model import FSMDefinitionError, MachineDefinition, Route, callable_name
+from .fsm_queries import InstanceQueries
+from .fsm_trigger_errors import ReentrantTriggerError, TransitionNotFound
 from .jsonable import NOT_PLAIN, plain_copy
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
 
-class TransitionNotFound(FSMError, ValueError):
-    """No transition exists for an event from the current state."""
-
-    def __init__(self, machine: str | None, instance: str, state: str, event: str) -> None:
-        super().__init__(f"No transition for event '{event}' from state '{state}'")
-        self.machine = machine
-        self.instance = instance
-        self.state = state
-        self.event = event
-
-
-class ReentrantTriggerError(FSMError, RuntimeError):
-    """A guard, hook or action triggered the instance it is running in."""
-
-
-class TransitionRecord(NamedTuple):
-    """One entry of ``transitions_log``: time is the runtime clock's wall time."""
-
-    from_state: str
-    event: str
-    to_state: str
-    time: float
-
-
-class MachineInstance:
+class MachineInstance(InstanceQueries):
     """One running instance of a `MachineDefinition`.
 
     ``current_state``, ``context`` (the dict guards and actions receive),
@@ -277,53 +263,6 @@ class MachineInstance:
                 "fsm.instance_created", self._state, self._state, None, None, self._entered
             )
 
-    # -- asking ------------------------------------------------------------
-
-    def can_trigger(self, event: str) -> bool:
-        """Whether ``event`` would change the state now (guards are evaluated)."""
-        with self._lock:
-            return any(
-                t.guard is None or t.guard(self.context)
-                for t in self.definition.candidates(self._state, event)
-            )
-
-    def get_available_events(self) -> list[str]:
-        """The events that would change the state now, in definition order."""
-        with self._lock:
-            return [e for e in self.definition.events_from(self._state) if self.can_trigger(e)]
-
-    def blocked_by(self, event: str) -> list[str]:
-        """The names of the guards that refuse ``event`` now ([] if it can fire).
-
-        Raises `TransitionNotFound` when ``event`` has no transition from the
-        current state.
-        """
-        with self._lock:
-            candidates = self.definition.candidates(self._state, event)
-            if not candidates:
-                raise TransitionNotFound(
-                    self.definition.name, self.instance_id, self._state, event
-                )
-            refused = []
-            for t in candidates:
-                if t.guard is None or t.guard(self.context):
-                    return []
-                refused.append(t.guard_name)
-            return refused
-
-    def why_not(self, event: str) -> str | None:
-        """Why ``event`` would not change the state now, or None if it would."""
-        with self._lock:
-            state = self._state
-            if not self.definition.candidates(state, event):
-                if state in self.definition.final_states:
-                    return f"state {state!r} is final"
-                return f"no transition for event {event!r} from state {state!r}"
-            refused = self.blocked_by(event)
-            if not refused:
-                return None
-            return f"guard {', '.join(map(str, refused))} refused {event!r} in state {state!r}"
-
     # -- operating ---------------------------------------------------------
 
     def reset(self) -> None:
@@ -355,7 +294,7 @@ class MachineInstance:
             raise FSMDefinitionError(
                 definition.name, f"cannot restore {self.instance_id!r} to unknown state {state!r}"
             )
-        states, log = _rebuild_history(definition, state, list(history))
+        states, log = rebuild_history(definition, state, list(history))
         with self._lock:
             now = self._now()
             self._state = state
@@ -374,29 +313,3 @@ class MachineInstance:
             f"{type(self).__name__}(name={self.definition.name!r}, "
             f"instance={self.instance_id!r}, state={self._state!r})"
         )
-
-
-def _rebuild_history(
-    definition: MachineDefinition, state: str, history: list[Any]
-) -> tuple[list[str], list[TransitionRecord]]:
-    if not history:
-        return [state], []
-    if all(isinstance(item, str) for item in history):
-        return list(history), []
-    log: list[TransitionRecord] = []
-    for item in history:
-        if isinstance(item, Mapping):
-            try:
-                log.append(TransitionRecord(item["from"], item["event"], item["to"], item["time"]))
-            except KeyError as missing:
-                raise FSMDefinitionError(
-                    definition.name, f"history record {item!r} lacks {missing}"
-                ) from None
-        elif isinstance(item, tuple) and len(item) == 4:
-            log.append(TransitionRecord(*item))
-        else:
-            raise FSMDefinitionError(
-                definition.name,
-                f"history items must be states or (from, event, to, time) records, got {item!r}",
-            )
-    return [log[0].from_state] + [r.to_state for r in log], log

@@ -103,6 +103,37 @@ class Histogram:
 
     append = record
 
+    def record_many(self, values: list[float]) -> None:
+        """Add several values at once (as `record` would, one by one), under one lock."""
+        clean: list[float] = []
+        for value in values:
+            if value.__class__ is not float:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise HistogramError(f"histogram values must be numbers, got {value!r}")
+                value = float(value)
+            if not math.isfinite(value):
+                raise HistogramError(f"histogram values must be finite, got {value!r}")
+            clean.append(value)
+        if not clean:
+            return
+        log, ceil, log_gamma = math.log, math.ceil, self._log_gamma
+        positive = [ceil(log(v) / log_gamma) for v in clean if v > MIN_INDEXABLE]
+        negative = [ceil(log(-v) / log_gamma) for v in clean if v < -MIN_INDEXABLE]
+        with self._lock:
+            self._count += len(clean)
+            total = self._sum
+            for value in clean:
+                total += value  # one by one, as `record` adds (sum() may round differently)
+            self._sum = total
+            self._min = min(self._min, min(clean))
+            self._max = max(self._max, max(clean))
+            self._zero += len(clean) - len(positive) - len(negative)
+            for store, keys in ((self._positive, positive), (self._negative, negative)):
+                for key in keys:
+                    store[key] = store.get(key, 0) + 1
+                while len(store) > self.max_buckets:
+                    self._collapse(store)
+
     def _collapse(self, store: dict[int, int]) -> None:
         # Merge the two lowest buckets: the smallest magnitudes lose accuracy
         # first, which keeps the high quantiles (latency tails) exact-to-a.

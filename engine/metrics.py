@@ -150,6 +150,7 @@ class MetricsCollector:
         self._kinds: dict[str, str] = {}
         self._help: dict[str, str] = {}
         self._hooks: tuple[Callable[[MetricsCollector], Any], ...] = ()
+        self._pending: tuple[Callable[[], Any], ...] = ()
         if runtime is not None and engine_metrics:
             from .engine_metrics import attach_engine_metrics
 
@@ -241,7 +242,22 @@ class MetricsCollector:
         with self._lock:
             self._hooks = tuple(h for h in self._hooks if h != hook)
 
+    def add_pending_source(self, flush: Callable[[], Any]) -> None:
+        """Call ``flush()`` before every read: for a source that records in batches."""
+        with self._lock:
+            self._pending = self._pending + (flush,)
+
+    def remove_pending_source(self, flush: Callable[[], Any]) -> None:
+        """Stop calling ``flush`` (no error if it was not added)."""
+        with self._lock:
+            self._pending = tuple(f for f in self._pending if f != flush)
+
+    def _flush_pending(self) -> None:
+        for flush in self._pending:
+            flush()
+
     def _run_hooks(self) -> None:
+        self._flush_pending()
         for hook in self._hooks:
             try:
                 hook(self)
@@ -255,23 +271,27 @@ class MetricsCollector:
 
     def counter_value(self, name: str, labels: Mapping[str, Any] | None = None) -> float | int:
         """The value of one counter series (0 if it never moved)."""
+        self._flush_pending()
         with self._lock:
             found = self._counters.get((name, _label_key(name, labels)))
         return 0 if found is None else found.value
 
     def gauge_value(self, name: str, labels: Mapping[str, Any] | None = None) -> float | int | None:
         """The value of one gauge series, or None if never set."""
+        self._flush_pending()
         with self._lock:
             found = self._gauges.get((name, _label_key(name, labels)))
         return None if found is None else found.value
 
     def get_histogram(self, name: str, labels: Mapping[str, Any] | None = None) -> Histogram | None:
         """The histogram of one series, or None if nothing was recorded."""
+        self._flush_pending()
         with self._lock:
             return self._histograms.get((name, _label_key(name, labels)))
 
     def total(self, name: str) -> float | int:
         """The sum of every series of counter ``name`` (across labels)."""
+        self._flush_pending()
         with self._lock:
             return sum(c.value for (n, _), c in self._counters.items() if n == name)
 

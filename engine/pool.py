@@ -9,7 +9,9 @@ a context manager leave no thread behind; an optional ``capacity`` makes
 ``submit`` block or raise `QueueFull`; failed tasks are retried by a
 `RetryPolicy` (the backoff is a timer: no worker waits) and then dead-lettered
 (source ``"pool"``). A `WorkerPool` is itself an `Executor`, so a DAG can run
-on it.
+on it. Retries and dead letters are the `PoolFailures` mixin
+(`engine.pool_failures`); `QueueFull` and `PoolConfigError` are defined in
+`engine.pool_errors` and importable from here.
 
 Beyond one machine: given an ``executor`` (default: the one set by
 `use_executor`, if any), each worker hands its item's function to that
@@ -38,40 +40,19 @@ from __future__ import annotations
 import contextvars
 import heapq
 import itertools
-import logging
 import threading
-import traceback
 from concurrent.futures import CancelledError, Future
 from typing import Any, Callable, Literal
 
-from .errors import FlowError
 from .events import Event
 from .executor import Executor, ExecutorShutdownError, ThreadExecutor, TimerHandle, Timers, current_executor
+from .pool_errors import PoolConfigError, QueueFull
+from .pool_failures import PoolFailures, _register_retrier
 from .retry import RetryPolicy
 from .runtime import Runtime, current_runtime
 
-log = logging.getLogger("engine.pool")
 OnFull = Literal["block", "raise"]
 _names = itertools.count(1)
-# Functions of dead-lettered pool tasks, by "module:qualname", so a letter's
-# retry can call the function again in this process.
-_functions: dict[str, Callable[..., Any]] = {}
-_registered_lock = threading.Lock()
-
-
-class QueueFull(FlowError):
-    """A bounded pool had no room for more work (at once, or within the timeout)."""
-
-    def __init__(self, pool: str, capacity: int, timeout: float | None) -> None:
-        waited = f" after waiting {timeout}s" if timeout else ""
-        super().__init__(f"pool {pool!r} is full ({capacity} queued){waited}")
-        self.pool = pool
-        self.capacity = capacity
-        self.timeout = timeout
-
-
-class PoolConfigError(FlowError, ValueError):
-    """A pool was given settings that cannot work."""
 
 
 class _Item:
@@ -98,7 +79,7 @@ class _Item:
         self.unit = f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', repr(func))}"
 
 
-class WorkerPool:
+class WorkerPool(PoolFailures):
     """Worker threads, each with its own priority queue, that steal from each other."""
 
     def __init__(
@@ -385,43 +366,6 @@ class WorkerPool:
             self.results.append(result)
         self._finished(item, "succeeded")
 
-    def _failed_attempt(self, item: _Item, exc: Exception, worker: int) -> None:
-        policy = item.retry
-        data = {"unit": item.unit, "attempt": item.attempt, "worker": worker,
-                "error_type": type(exc).__name__, "error": str(exc)}
-        if policy is not None and policy.should_retry(exc, item.attempt):
-            delay = policy.delay(item.attempt)
-            with self._cond:
-                self._retrying += 1
-            self._emit("pool.task.retrying", {**data, "delay": delay})
-            item.attempt += 1
-            try:
-                with self._cond:
-                    self._retry_timers[item] = self._timers.call_later(delay, lambda: self._requeue(item))
-                return
-            except ExecutorShutdownError:
-                with self._cond:
-                    self._retrying -= 1
-        self._emit("pool.task.failed", {**data, "traceback": "".join(traceback.format_exception(exc))})
-        _functions[item.unit] = item.func
-        try:
-            self.runtime.dlq.add(
-                source="pool", unit=item.unit, error=exc,
-                payload={"args": list(item.args), "kwargs": dict(item.kwargs)},
-                workflow=self.name, attempts=item.attempt,
-            )
-        except Exception:  # noqa: BLE001 - a broken queue must not lose the failure on the future
-            log.exception("pool %r: could not dead-letter %s", self.name, item.unit)
-        item.future.set_exception(exc)
-        self._finished(item, "failed")
-
-    def _requeue(self, item: _Item) -> None:
-        with self._cond:
-            if self._retry_timers.pop(item, None) is None:
-                return  # cancelled by shutdown(cancel_pending=True)
-            self._retrying -= 1
-            self._enqueue(item, item.priority, None)
-
     def _finished(self, item: _Item, how: str) -> None:
         with self._cond:
             setattr(self, how, getattr(self, how) + 1)
@@ -435,19 +379,3 @@ class WorkerPool:
     def __repr__(self) -> str:
         return f"WorkerPool({self.name!r}, workers={self.num_workers})"
 
-
-def _register_retrier(runtime: Runtime) -> None:
-    """Let ``runtime``'s dead-letter queue retry pool letters (idempotent)."""
-    with _registered_lock:
-        dlq = runtime.dlq
-        if not dlq.has_retrier("pool"):
-            dlq.register_retrier("pool", _retry_pool_letter)
-
-
-def _retry_pool_letter(letter: Any) -> Any:
-    """Call a dead-lettered pool task's function again with its stored arguments."""
-    func = _functions.get(letter.unit)
-    if func is None:
-        raise FlowError(f"dead letter {letter.id}: function {letter.unit} is not known in this process")
-    payload = letter.payload or {}
-    return func(*payload.get("args", ()), **payload.get("kwargs", {}))

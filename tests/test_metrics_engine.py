@@ -206,3 +206,35 @@ def test_breaker_rejections_and_state_are_read_from_the_breakers(runtime: Runtim
     labels = {"breaker": "payments"}
     assert runtime.metrics.counter_value(P + "breaker_rejections", labels) == 3
     assert runtime.metrics.gauge_value(P + "breaker_state", labels) == 2
+
+
+def test_publishers_only_queue_events_until_a_batch_is_full(runtime: Runtime, engine_metrics) -> None:
+    from engine.engine_metrics import BATCH
+
+    publish(runtime, "tick")  # the first event opens the events-per-second window
+    for _ in range(BATCH - 2):
+        publish(runtime, "tick")
+    assert len(engine_metrics._inbox) == BATCH - 2
+    publish(runtime, "tick")
+    publish(runtime, "tick")
+    assert len(engine_metrics._inbox) < BATCH - 2
+
+
+def test_a_read_sees_every_event_published_before_it(runtime: Runtime, engine_metrics) -> None:
+    for i in range(10):
+        publish(runtime, "task.started", {"task": f"t{i}", "attempt": 1})
+        publish(runtime, "task.completed", {"task": f"t{i}", "attempt": 1, "duration": 0.5})
+    assert runtime.metrics.counter_value(P + "tasks_started", {"workflow": "etl"}) == 10
+    assert runtime.metrics.counter_value(P + "tasks_completed", {"workflow": "etl"}) == 10
+    histogram = runtime.metrics.get_histogram(
+        P + "task_duration_seconds", {"workflow": "etl", "outcome": "completed"}
+    )
+    assert (histogram.count, histogram.sum) == (10, 5.0)
+
+
+def test_events_queued_when_metrics_detach_are_still_counted(runtime: Runtime) -> None:
+    subscriber = attach_engine_metrics(runtime)
+    publish(runtime, "tick")
+    publish(runtime, "tick")
+    subscriber.detach()
+    assert runtime.metrics.counter_value(P + "events", {"type": "tick"}) == 2

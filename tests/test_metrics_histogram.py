@@ -134,3 +134,18 @@ def test_merge_adds_the_other_histogram() -> None:
 def test_merge_refuses_different_accuracy() -> None:
     with pytest.raises(HistogramError, match="different accuracy"):
         Histogram(0.01).merge(Histogram(0.02))
+
+
+def test_recording_many_at_once_equals_recording_them_one_by_one() -> None:
+    rng = random.Random(3)
+    values = [rng.lognormvariate(0, 3) * rng.choice((-1, 1)) for _ in range(5_000)] + [0.0, 7, 1e-15]
+    one_by_one, at_once = Histogram(), Histogram()
+    for value in values:
+        one_by_one.record(value)
+    at_once.record_many(values)
+    assert at_once.summary() == one_by_one.summary()
+
+
+def test_recording_many_refuses_a_value_that_is_not_a_number() -> None:
+    with pytest.raises(HistogramError, match="numbers"):
+        Histogram().record_many([1.0, "2"])

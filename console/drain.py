@@ -1,0 +1,119 @@
+"""The app's drain: engine events, buffered by the bridge, onto the screen.
+
+`BridgeDrain` is the part of `console.app.FlowConsoleApp` that its timers
+run on the UI thread: every `DRAIN_INTERVAL` the bridge's buffer goes
+through the view-state reducers and only the widgets whose state changed
+are refreshed, in one batch (a view not on screen is only marked stale and
+synced when shown); every `CLOCK_INTERVAL` the header, sidebar and current
+view redraw their clocks. Nothing here takes a lock: engine threads only
+ever touch the bridge's buffer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widget import Widget
+from textual.widgets import Static
+
+from .bridge import EventBridge
+from .safe import visible
+from .state.vitals import VitalsState
+from .state.workflows import WorkflowsState
+from .views import VIEWS
+from .widgets.header_vitals import HeaderVitals
+from .widgets.workflow_list import WorkflowList
+
+DRAIN_INTERVAL = 1 / 20
+CLOCK_INTERVAL = 1.0
+
+
+class BridgeDrain:
+    """Drain and clock ticks of the console (mixed into `FlowConsoleApp`, which owns the widgets)."""
+
+    # Provided by FlowConsoleApp (and Textual's App).
+    bridge: EventBridge
+    readonly: bool
+    current_view: str
+    selected_workflow: str | None
+    workflows_state: WorkflowsState
+    vitals_state: VitalsState
+    view_widgets: dict[str, Widget]
+    _state_views: dict[int, str]
+    _stale_views: set[str]
+    _header: HeaderVitals
+    _sidebar: WorkflowList
+    _workflow_detail: Static
+    is_running: bool
+    batch_update: Any
+    notify: Any
+
+    def _sync_all(self) -> None:
+        self._sidebar.sync()
+        for alias in self.view_widgets:
+            self._sync_view(alias)
+        self._show_header()
+        self._show_notices()
+
+    def _drain(self) -> None:
+        if not self.is_running or not self._sidebar.is_mounted:
+            return
+        changed = self.bridge.pump()
+        if not changed:
+            return
+        with self.batch_update():
+            for state in changed:
+                if state is self.workflows_state:
+                    self._sidebar.sync()
+                    self._show_workflow_detail()
+                    self._show_notices()
+                    continue
+                alias = self._state_views.get(id(state))
+                if alias is None:
+                    continue
+                if alias == self.current_view:
+                    self._sync_view(alias)
+                else:
+                    self._stale_views.add(alias)
+            self._show_header()
+
+    def _tick(self) -> None:
+        # A timer may fire once more while the app shuts down and its widgets
+        # are being removed; there is nothing left to draw then.
+        if not self.is_running or not self._sidebar.is_mounted:
+            return
+        self.vitals_state.tick()
+        with self.batch_update():
+            self._show_header()
+            self._sidebar.sync()
+            widget = self.view_widgets.get(self.current_view)
+            refresh_clock = getattr(widget, "refresh_clock", None)
+            if refresh_clock is not None:
+                refresh_clock()
+
+    def _sync_view(self, alias: str) -> None:
+        self._stale_views.discard(alias)
+        sync = getattr(self.view_widgets[alias], "sync", None)
+        if sync is not None:
+            sync()
+
+    def _show_header(self) -> None:
+        self._header.show(
+            dropped=self.bridge.dropped,
+            readonly=self.readonly,
+            views=[(view.key, view.alias) for view in VIEWS],
+            current_view=self.current_view,
+        )
+
+    def _show_notices(self) -> None:
+        for notice in self.workflows_state.take_notices():
+            self.notify(
+                visible(notice.message, multiline=True, max_length=500),
+                title=visible(notice.title, max_length=120),
+                severity=notice.severity,  # type: ignore[arg-type]
+                markup=False,
+            )
+
+    def _show_workflow_detail(self) -> None:
+        detail = self._sidebar.describe(self.selected_workflow)
+        self._workflow_detail.update(detail)
