@@ -16,7 +16,7 @@ results, errors, attempts, the ready queue, retry timers, ``_settling``);
 task functions run outside it. A finished attempt is appended to
 ``_outcomes`` (a deque: appends need no lock) and recorded by whichever
 thread holds the lock next: workers only ever try the lock, and every holder
-settles the queue after releasing it (`DAGRun._settle` says why). Events
+settles the queue after releasing it (`engine.dag_settling` says why). Events
 about a task are published under the lock, so a task's ``task.completed``
 always precedes its dependents' ``task.started``. ``_done`` (a
 `threading.Event`) tells waiters the run ended.
@@ -46,6 +46,7 @@ from .clock import SystemClock
 from .dag_attempts import LocalAttempts
 from .dag_failures import FailureHandling
 from .dag_remote import RemoteAttempts
+from .dag_settling import Settling
 from .events import correlated_event
 from .executor import Executor, ThreadExecutor, TimerHandle, Timers
 from .tracing import set_run_id
@@ -74,7 +75,7 @@ class RunStatus(Enum):
     CANCELLED = "cancelled"
 
 
-class DAGRun(FailureHandling, LocalAttempts, RemoteAttempts):
+class DAGRun(Settling, FailureHandling, LocalAttempts, RemoteAttempts):
     """A handle on one run of a `DAGWorkflow`.
 
     ``run_id`` names the run; ``states`` and ``results`` are snapshots of where
@@ -304,62 +305,6 @@ class DAGRun(FailureHandling, LocalAttempts, RemoteAttempts):
         elif self._finish_now:
             self._finish_now = False
             self._finish()
-
-    def _outcome(
-        self, tid: str, attempt: int, ok: bool, value: Any, duration: float, span_id: str | None,
-        keep_one: bool = False,
-    ) -> tuple[Task, int, dict[str, Any]] | None:
-        """Queue an attempt's outcome, then settle the queue unless another thread is.
-
-        With ``keep_one`` the first task claimed here is returned for the
-        calling worker to run itself.
-        """
-        self._outcomes.append((tid, attempt, ok, value, duration, span_id))
-        return self._settle(keep_one)
-
-    def _settle(self, keep_one: bool = False) -> tuple[Task, int, dict[str, Any]] | None:
-        """Record every queued outcome and start what became ready.
-
-        Only a non-blocking acquire: a worker that finds the lock taken leaves
-        its outcome to the holder, who checks the queue again after each
-        release. Waiting on the lock instead hands its ownership to a thread
-        that lacks the GIL, and four workers then pay a context switch per
-        task (a lock convoy).
-        """
-        outcomes = self._outcomes
-        lock = self._lock
-        mine = None
-        while outcomes:
-            if not lock.acquire(blocking=False):
-                return mine
-            if self._settling:
-                # This thread is settling already, further up its stack (a
-                # subscriber of an event published under the lock got here).
-                lock.release()
-                return mine
-            self._settling = True
-            try:
-                while outcomes:
-                    self._record(*outcomes.popleft())
-                submit = self._take_ready()
-            finally:
-                self._settling = False
-                lock.release()
-            if keep_one and mine is None and submit:
-                mine = submit.pop(0)
-            self._proceed(submit)
-        return mine
-
-    def _record(
-        self, tid: str, attempt: int, ok: bool, value: Any, duration: float, span_id: str | None
-    ) -> None:
-        if self._live.get(tid) != attempt:
-            return  # an attempt abandoned by its timeout finished after all
-        del self._live[tid]
-        if ok:
-            self._complete(tid, attempt, value, duration, span_id)
-        else:
-            self._failed_attempt(tid, attempt, value, duration, span_id)
 
     def _retry_due(self, tid: str) -> None:
         with self._lock:

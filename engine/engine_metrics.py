@@ -59,52 +59,21 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .clock import SystemClock
+from .engine_metrics_help import HELP
+from .engine_metrics_resilience import PREFIX, ResilienceMetrics
 from .events import Event
 
 if TYPE_CHECKING:
     from .metrics import MetricsCollector
     from .runtime import Runtime
 
-PREFIX = "flowconsole_"
 _attach_lock = threading.Lock()
 _UNHANDLED: Any = object()
 # Queued events drained at once (see `EngineMetrics.__call__`).
 BATCH = 1024
-_BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
-_BREAKER_SUFFIXES = {
-    "opened": "open", "open": "open", "closed": "closed", "reset": "closed",
-    "half_opened": "half_open", "half_open": "half_open",
-}
-_POOL_GAUGES = {
-    "queue_depth": "pool_queue_depth",
-    "busy_workers": "pool_busy_workers",
-    "workers": "pool_workers",
-}
-HELP = {
-    "runs_started": "Workflow runs started.",
-    "runs_completed": "Workflow runs that completed.",
-    "runs_failed": "Workflow runs that failed or were cancelled.",
-    "runs_active": "Workflow runs started and not yet finished.",
-    "run_duration_seconds": "Duration of finished workflow runs, in seconds.",
-    "tasks_started": "Task attempts started.",
-    "tasks_completed": "Tasks that completed.",
-    "tasks_failed": "Task attempts that failed.",
-    "task_duration_seconds": "Duration of finished task attempts, in seconds.",
-    "retries": "Retries scheduled after a failed attempt.",
-    "dead_letters": "Units of work sent to the dead-letter queue.",
-    "dead_letters_open": "Dead letters neither resolved nor discarded.",
-    "breaker_state": "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
-    "breaker_rejections": "Calls a circuit breaker rejected.",
-    "pool_queue_depth": "Tasks waiting in a worker pool's queue.",
-    "pool_busy_workers": "Workers of a pool running a task.",
-    "pool_workers": "Workers in a pool.",
-    "handler_errors": "Event handlers that raised.",
-    "events": "Events published on the bus, by type.",
-    "events_per_second": "Events per second over the latest window of at least one second.",
-}
 
 
-class EngineMetrics:
+class EngineMetrics(ResilienceMetrics):
     """The subscriber that derives the built-in metrics; see the module doc."""
 
     def __init__(
@@ -182,22 +151,6 @@ class EngineMetrics:
             self.metrics.remove_pending_source(self.drain)
             self.metrics.remove_collect_hook(self._read_breakers)
             self._subscription = None
-
-    def _read_breakers(self, metrics: MetricsCollector) -> None:
-        # Breakers count their rejections themselves and move from open to
-        # half-open lazily, so their snapshots are the truth at read time.
-        for snapshot in self.runtime.breakers.snapshots():
-            labels = {"breaker": str(snapshot.get("name", ""))}
-            number = _BREAKER_STATES.get(str(snapshot.get("state")))
-            if number is not None:
-                metrics.gauge(PREFIX + "breaker_state", number, labels)
-            rejections = snapshot.get("rejections")
-            if isinstance(rejections, int):
-                with self._lock:
-                    seen = self._rejections_seen.get(labels["breaker"], 0)
-                    self._rejections_seen[labels["breaker"]] = max(seen, rejections)
-                if rejections > seen:
-                    metrics.increment(PREFIX + "breaker_rejections", rejections - seen, labels)
 
     def __call__(self, event: Event) -> None:
         """The bus subscriber: queue ``event``; `drain` turns the queue into metrics.
@@ -385,50 +338,6 @@ class EngineMetrics:
 
     def _retry(self, event: Event) -> None:
         self._handle("counter", "retries", event).inc()
-
-    # -- resilience ----------------------------------------------------------
-
-    def _dlq_added(self, event: Event) -> None:
-        labels = {"source": str(event.data.get("source", ""))}
-        self.metrics.increment(PREFIX + "dead_letters", 1, labels)
-        self.metrics.adjust_gauge(PREFIX + "dead_letters_open", 1)
-
-    def _dlq_closed(self, event: Event) -> None:
-        self.metrics.adjust_gauge(PREFIX + "dead_letters_open", -1)
-
-    def _dlq_evicted(self, event: Event) -> None:
-        if event.data.get("status") not in ("resolved", "discarded"):
-            self.metrics.adjust_gauge(PREFIX + "dead_letters_open", -1)
-
-    @staticmethod
-    def _breaker_name(event: Event) -> dict[str, str]:
-        data = event.data
-        return {"breaker": str(data.get("breaker") or data.get("name") or "")}
-
-    def _breaker_rejected(self, event: Event) -> None:
-        self.metrics.increment(PREFIX + "breaker_rejections", 1, self._breaker_name(event))
-
-    def _breaker_state(self, event: Event) -> None:
-        state = event.data.get("state") or event.data.get("to")
-        if state is None:
-            state = _BREAKER_SUFFIXES.get(event.type[len("breaker."):])
-        number = _BREAKER_STATES.get(str(state)) if state is not None else None
-        if number is not None:
-            self.metrics.gauge(PREFIX + "breaker_state", number, self._breaker_name(event))
-
-    def _pool(self, event: Event) -> None:
-        data = event.data
-        labels: dict[str, str] | None = None
-        for field, metric in _POOL_GAUGES.items():
-            value = data.get(field)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                if labels is None:
-                    labels = {"pool": str(data.get("pool") or event.workflow or "")}
-                self.metrics.gauge(PREFIX + metric, value, labels)
-
-    def _handler_error(self, event: Event) -> None:
-        self.metrics.increment(PREFIX + "handler_errors", 1, {"event_type": str(event.data.get("event_type", ""))})
-
 
 def _workflow_of(event: Event) -> str:
     return event.workflow or event.data.get("workflow") or ""
