@@ -134,7 +134,9 @@ class EngineMetrics(ResilienceMetrics):
     def attach(self) -> EngineMetrics:
         """Start deriving metrics from the runtime's bus (once)."""
         if self._subscription is None:
-            self._subscription = self.runtime.bus.subscribe("*", self)
+            # A bound method: the bus calls it for every event, and calling an
+            # instance through __call__ costs twice as much.
+            self._subscription = self.runtime.bus.subscribe("*", self._enqueue)
             self.metrics.add_pending_source(self.drain)
             self.metrics.add_collect_hook(self._read_breakers)
         return self
@@ -152,7 +154,7 @@ class EngineMetrics(ResilienceMetrics):
             self.metrics.remove_collect_hook(self._read_breakers)
             self._subscription = None
 
-    def __call__(self, event: Event) -> None:
+    def _enqueue(self, event: Event) -> None:
         """The bus subscriber: queue ``event``; `drain` turns the queue into metrics.
 
         Queuing is all a publisher pays for most events (an append); the
@@ -167,6 +169,8 @@ class EngineMetrics(ResilienceMetrics):
         inbox.append(event)
         if len(inbox) >= BATCH or self._monotonic() >= self._next_roll:
             self.drain(wait=False)
+
+    __call__ = _enqueue
 
     def drain(self, wait: bool = True) -> None:
         """Derive metrics from every queued event.
