@@ -37,6 +37,17 @@ class HistogramError(FlowError, ValueError):
     """A histogram was configured or fed with values it cannot take."""
 
 
+def _finite(value: float) -> float:
+    """``value`` as a float, or `HistogramError` if it is not a finite number."""
+    if value.__class__ is not float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise HistogramError(f"histogram values must be numbers, got {value!r}")
+        value = float(value)
+    if not math.isfinite(value):
+        raise HistogramError(f"histogram values must be finite, got {value!r}")
+    return value
+
+
 class Histogram:
     """Count, sum, min, max and quantiles of a stream of numbers.
 
@@ -75,12 +86,7 @@ class Histogram:
 
     def record(self, value: float) -> None:
         """Add one value (any finite int or float)."""
-        if value.__class__ is not float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise HistogramError(f"histogram values must be numbers, got {value!r}")
-            value = float(value)
-        if not math.isfinite(value):
-            raise HistogramError(f"histogram values must be finite, got {value!r}")
+        value = _finite(value)
         with self._lock:
             self._count += 1
             self._sum += value
@@ -105,15 +111,7 @@ class Histogram:
 
     def record_many(self, values: list[float]) -> None:
         """Add several values at once (as `record` would, one by one), under one lock."""
-        clean: list[float] = []
-        for value in values:
-            if value.__class__ is not float:
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise HistogramError(f"histogram values must be numbers, got {value!r}")
-                value = float(value)
-            if not math.isfinite(value):
-                raise HistogramError(f"histogram values must be finite, got {value!r}")
-            clean.append(value)
+        clean = [_finite(value) for value in values]
         if not clean:
             return
         log, ceil, log_gamma = math.log, math.ceil, self._log_gamma

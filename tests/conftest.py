@@ -19,3 +19,11 @@ def runtime(fake_clock: FakeClock):
     rt = Runtime(EventBus(enable_event_sourcing=True), fake_clock)
     yield rt
     rt.bus.close()
+
+
+@pytest.fixture
+def rt():
+    """A runtime on the real clock, event sourcing on (for threads and timeouts)."""
+    runtime = Runtime(EventBus(enable_event_sourcing=True))
+    yield runtime
+    runtime.bus.close()

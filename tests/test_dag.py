@@ -12,7 +12,6 @@ from engine import (
     DAGValidationError,
     DAGWorkflow,
     DuplicateTaskError,
-    EventBus,
     FlowError,
     NotCallableTaskError,
     Runtime,
@@ -21,13 +20,6 @@ from engine import (
     UnknownDependencyError,
     current_task,
 )
-
-
-@pytest.fixture
-def rt():
-    runtime = Runtime(EventBus(enable_event_sourcing=True))
-    yield runtime
-    runtime.bus.close()
 
 
 def record(runtime: Runtime) -> list:

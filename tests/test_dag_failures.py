@@ -20,13 +20,6 @@ from engine import (
 )
 
 
-@pytest.fixture
-def rt():
-    runtime = Runtime(EventBus(enable_event_sourcing=True))
-    yield runtime
-    runtime.bus.close()
-
-
 class GateClock(FakeClock):
     """A fake clock whose sleeps wait for the test to open a gate (then jump)."""
 

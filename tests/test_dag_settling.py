@@ -11,16 +11,7 @@ import random
 import threading
 import time
 
-import pytest
-
-from engine import DAGWorkflow, EventBus, Runtime, TaskStatus
-
-
-@pytest.fixture
-def rt():
-    runtime = Runtime(EventBus(enable_event_sourcing=True))
-    yield runtime
-    runtime.bus.close()
+from engine import DAGWorkflow, TaskStatus
 
 
 def test_an_outcome_queued_while_a_reader_holds_the_lock_is_settled_by_that_reader(rt):

@@ -37,13 +37,6 @@ def dask():
     executor.shutdown()
 
 
-@pytest.fixture
-def rt():
-    runtime = Runtime(EventBus(enable_event_sourcing=True))
-    yield runtime
-    runtime.bus.close()
-
-
 class PicklingExecutor:
     """A remote executor without a cluster: every call is pickled and unpickled first."""
 

@@ -20,10 +20,8 @@ import dask  # noqa: E402
 
 from engine import (  # noqa: E402
     DAGWorkflow,
-    EventBus,
     NotPicklableError,
     RetryPolicy,
-    Runtime,
     WorkerPool,
     WorkflowError,
     current_task,
@@ -68,13 +66,6 @@ def cluster():
         executor = DaskExecutor.local(2, threads_per_worker=1, processes=True, name="dask-procs")
     yield executor
     executor.shutdown()
-
-
-@pytest.fixture
-def rt():
-    runtime = Runtime(EventBus(enable_event_sourcing=True))
-    yield runtime
-    runtime.bus.close()
 
 
 def test_results_and_exceptions_cross_processes_with_their_types(cluster, rt):

@@ -21,7 +21,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from engine import EventBus, Runtime, use_executor  # noqa: E402
+from engine import use_executor  # noqa: E402
 from engine.dask_executor import DaskExecutor  # noqa: E402
 
 from tests import (  # noqa: E402
@@ -62,13 +62,6 @@ def dask_cluster():
     with use_executor(executor):
         yield executor
     executor.shutdown()
-
-
-@pytest.fixture
-def rt():
-    runtime = Runtime(EventBus(enable_event_sourcing=True))
-    yield runtime
-    runtime.bus.close()
 
 
 def test_the_suites_really_run_on_dask(dask_cluster, rt):

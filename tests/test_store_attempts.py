@@ -19,6 +19,12 @@ def _started(task: str, attempt: int, run_id: str = "r1") -> Event:
     return Event("task.started", {"task": task, "attempt": attempt}, workflow="etl", run_id=run_id)
 
 
+def run_killed(script: str, state_dir: Path) -> None:
+    """Run ``script`` in a child process that must end by SIGKILL."""
+    done = subprocess.run([sys.executable, "-c", script, str(state_dir)], cwd=ROOT, timeout=60)
+    assert done.returncode == -9
+
+
 def test_task_started_is_on_record_before_the_publisher_returns(tmp_path):
     runtime = Runtime(EventBus(), FakeClock())
     with Store.open(tmp_path).attach(runtime) as store:
@@ -56,8 +62,7 @@ def test_attempts_of_a_killed_process_are_merged_on_next_open(tmp_path):
         "rt.bus.publish(Event('task.started', {'task': 'poison', 'attempt': 2}, workflow='etl', run_id='r9'))\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, timeout=60)
-    assert done.returncode == -9
+    run_killed(script, tmp_path)
     assert len(list(tmp_path.glob("attempts-*.log"))) == 1
     with Store.open(tmp_path) as store:
         [run] = store.runs()
@@ -113,8 +118,7 @@ def test_lines_recorded_before_a_kill_are_in_the_file_without_any_flush(tmp_path
         "    log.record('etl', 'r1', f't{i}', 1, i + 1)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, timeout=60)
-    assert done.returncode == -9
+    run_killed(script, tmp_path)
     [path] = tmp_path.glob("attempts-*.log")
     lines = path.read_bytes().rstrip(b"\0").splitlines()
     assert [json.loads(line) for line in lines] == [["etl", "r1", f"t{i}", 1] for i in range(3)]
