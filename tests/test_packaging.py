@@ -44,3 +44,17 @@ def test_engine_sources_never_import_the_ui() -> None:
                                      "import console", "from console"))
     ]
     assert offenders == []
+
+
+def test_a_built_wheel_carries_the_themes_and_the_styles(tmp_path) -> None:
+    import zipfile
+
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    [wheel] = tmp_path.glob("flowconsole-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    # console.themes looks for the themes beside the console package.
+    assert {"themes/flowconsole-dark.toml", "themes/flowconsole-light.toml", "console/app.tcss"} <= names
