@@ -53,13 +53,18 @@ class WorkflowList(OptionList):
             self._names = names
             self.set_options(Option(prompt, id=name) for prompt, name in zip(prompts, names))
             if names:
-                self.highlighted = names.index(highlighted) if highlighted in names else 0
+                self.highlighted = names.index(highlighted) if highlighted in names else self._first_pick(names)
         else:
             # Replacing a prompt re-renders its option; skip the unchanged ones.
             for index, (prompt, shown) in enumerate(zip(prompts, self._prompts)):
                 if prompt.plain != shown.plain or prompt.spans != shown.spans:
                     self.replace_option_prompt_at_index(index, prompt)
         self._prompts = prompts
+
+    def _first_pick(self, names: list[str]) -> int:
+        """The first DAG workflow: the console opens on the DAG view."""
+        kinds = [self.state.workflows[name].kind for name in names]
+        return kinds.index("dag") if "dag" in kinds else 0
 
     def _prompt(self, info: WorkflowInfo) -> Text:
         status = info.status

@@ -206,3 +206,16 @@ async def test_load_failure_notification_names_file_line_and_last_good() -> None
         bus.publish(Event("workflow.load_failed", {"name": "etl", "file": "etl.py", "line": 9, "message": "NameError: x", "last_good_active": True}))
         expected = ("Load failed: etl.py:9", "NameError: x\nlast good version still active")
         await wait_until(pilot, lambda: expected in [(n.title, n.message) for n in app._notifications])
+
+
+async def test_opens_on_the_first_dag_workflow_even_when_another_kind_loaded_first() -> None:
+    from tests.console.conftest import ETL_TASKS, Recorder, workflow_loaded
+
+    rec = Recorder()
+    workflow_loaded(rec, "deploy", "state_machine", {"initial": "idle", "states": ["idle"], "transitions": []})
+    workflow_loaded(rec, "etl", "dag", {"tasks": ETL_TASKS})
+    app = make_app(recorded_events=rec.events)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.workflow_names() == ["deploy", "etl"]
+        assert app.selected_workflow == "etl"
