@@ -13,16 +13,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .dag_model import TaskStatus, error_fields, preview
+from .dag_model import (
+    CANCELLED,
+    FAILED,
+    PENDING,
+    RETRYING,
+    SKIPPED,
+    UPSTREAM_FAILED,
+    TaskStatus,
+    error_fields,
+    preview,
+)
 
 log = logging.getLogger("engine.dag")
-
-PENDING = TaskStatus.PENDING
-RETRYING = TaskStatus.RETRYING
-FAILED = TaskStatus.FAILED
-UPSTREAM_FAILED = TaskStatus.UPSTREAM_FAILED
-SKIPPED = TaskStatus.SKIPPED
-CANCELLED = TaskStatus.CANCELLED
 
 
 class FailureHandling:

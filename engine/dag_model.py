@@ -34,6 +34,18 @@ class TaskStatus(Enum):
     CANCELLED = "cancelled"
 
 
+# Plain module names for the statuses: the scheduler compares them by
+# identity on every task, and a global is cheaper than an enum attribute.
+PENDING = TaskStatus.PENDING
+RUNNING = TaskStatus.RUNNING
+RETRYING = TaskStatus.RETRYING
+COMPLETED = TaskStatus.COMPLETED
+FAILED = TaskStatus.FAILED
+UPSTREAM_FAILED = TaskStatus.UPSTREAM_FAILED
+SKIPPED = TaskStatus.SKIPPED
+CANCELLED = TaskStatus.CANCELLED
+
+
 FINISHED_STATES = frozenset(
     {
         TaskStatus.COMPLETED,

@@ -34,6 +34,9 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .dag_model import (
+    COMPLETED,
+    PENDING,
+    RUNNING,
     AttemptsExhaustedError,
     RunCancelledError,
     RunWaitTimeout,
@@ -55,15 +58,6 @@ if TYPE_CHECKING:
     from .dag import DAGWorkflow
 
 log = logging.getLogger("engine.dag")
-
-PENDING = TaskStatus.PENDING
-RUNNING = TaskStatus.RUNNING
-RETRYING = TaskStatus.RETRYING
-COMPLETED = TaskStatus.COMPLETED
-FAILED = TaskStatus.FAILED
-UPSTREAM_FAILED = TaskStatus.UPSTREAM_FAILED
-SKIPPED = TaskStatus.SKIPPED
-CANCELLED = TaskStatus.CANCELLED
 
 
 class RunStatus(Enum):
