@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-from engine import Engine, FakeClock
+from engine import Engine, EventDrivenWorkflow, FakeClock, RetryPolicy
 
 from console.app import FlowConsoleApp
 from tests.console.conftest import T0, quiet
@@ -102,6 +102,20 @@ def live_engine(workflow_dir: Path):
     engine = Engine(workflow_dir, watch=False, schedules=False, check_timeout=None)
     yield engine
     engine.stop()
+
+
+def ledger_offline_until_flag(engine: Engine, workflow_dir: Path) -> Path:
+    """A ``payments`` handler of ``order.paid`` that fails (one attempt, then a
+    dead letter) until the returned flag file exists."""
+    flag = workflow_dir / "handler.flag"
+    flow = EventDrivenWorkflow("payments", engine.bus, runtime=engine.runtime)
+
+    def on_paid(event: Any) -> None:
+        if not flag.exists():
+            raise RuntimeError("ledger offline")
+
+    flow.on_event("order.paid", retry=RetryPolicy(max_attempts=1, base_delay=0.0, jitter="none"))(on_paid)
+    return flag
 
 
 def make_live_app(engine: Engine, *, readonly: bool = False) -> FlowConsoleApp:

@@ -8,13 +8,12 @@ import re
 
 from textual.widgets import DataTable
 
-from engine import EventDrivenWorkflow, RetryPolicy
-
 from console.widgets.breaker_board import BreakerBoard
 from console.widgets.confirm_dialog import ConfirmDialog
 from console.widgets.trace_waterfall import TraceWaterfall
-from tests.console.part2_support import (
-    SIZE, letters, live_engine, make_live_app, screen_text, static_text, until, workflow_dir,  # noqa: F401 - fixtures
+from tests.console.part2_support import (  # noqa: F401 - live_engine, workflow_dir: fixtures
+    SIZE, ledger_offline_until_flag, letters, live_engine, make_live_app, screen_text, static_text,
+    until, workflow_dir,
 )
 
 
@@ -116,14 +115,7 @@ async def test_waterfall_shows_the_run_with_errors_and_details(live_engine):
 
 async def test_replayed_letter_span_links_to_the_original_trace(live_engine, workflow_dir):
     app = make_live_app(live_engine)
-    flag = workflow_dir / "handler.flag"
-    flow = EventDrivenWorkflow("payments", live_engine.bus, runtime=live_engine.runtime)
-
-    def on_paid(event):
-        if not flag.exists():
-            raise RuntimeError("ledger offline")
-
-    flow.on_event("order.paid", retry=RetryPolicy(max_attempts=1, base_delay=0.0, jitter="none"))(on_paid)
+    flag = ledger_offline_until_flag(live_engine, workflow_dir)
     async with app.run_test(size=SIZE) as pilot:
         tracer = live_engine.runtime.tracer
         with tracer.start_span("checkout", kind="server") as origin:

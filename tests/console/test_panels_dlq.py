@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input, TextArea
 
-from engine import EventDrivenWorkflow, RetryPolicy
-
 from console.widgets.confirm_dialog import ConfirmDialog
 from console.widgets.dlq_browser import DlqBrowser
 from console.widgets.payload_editor import PayloadEditor
 from console.widgets.reason_dialog import ReasonDialog
-from tests.console.part2_support import (
-    SIZE, keys, letters, live_engine, make_live_app, screen_text, static_text, until, workflow_dir,  # noqa: F401 - fixtures
+from tests.console.part2_support import (  # noqa: F401 - live_engine, workflow_dir: fixtures
+    SIZE, keys, ledger_offline_until_flag, letters, live_engine, make_live_app, screen_text,
+    static_text, until, workflow_dir,
 )
 
 
@@ -165,14 +164,7 @@ async def test_discard_needs_a_reason_and_records_it(live_engine):
 
 async def test_replay_republishes_a_handler_letter_and_resolves_it(live_engine, workflow_dir):
     app = make_live_app(live_engine)
-    flag = workflow_dir / "handler.flag"
-    flow = EventDrivenWorkflow("payments", live_engine.bus, runtime=live_engine.runtime)
-
-    def on_paid(event):
-        if not flag.exists():
-            raise RuntimeError("ledger offline")
-
-    flow.on_event("order.paid", retry=RetryPolicy(max_attempts=1, base_delay=0.0, jitter="none"))(on_paid)
+    flag = ledger_offline_until_flag(live_engine, workflow_dir)
     async with app.run_test(size=SIZE) as pilot:
         live_engine.bus.emit("order.paid", {"order_id": 7})
         await until(pilot, lambda: len(letters(live_engine, source="handler")) == 1)
