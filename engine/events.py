@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 _EMPTY: Mapping[str, Any] = {}
+_NO_CORRELATION = (None, None, None, None)
 
 # next() on itertools.count is atomic under the GIL: sequence numbers are
 # unique and increasing across threads without a lock.
@@ -130,6 +131,16 @@ class Event:
         if g is not None and g[1] is not None:
             return g[1]
         return datetime.fromtimestamp(self.ts, timezone.utc).isoformat()
+
+    def fields(self) -> tuple[Any, ...]:
+        """``(id, type, ts, workflow, run_id, trace_id, span_id)`` in one call.
+
+        For code that reads every field of many events (the store's writer
+        path): one call instead of five property lookups.
+        """
+        g = self._given
+        id_ = g[0] if g is not None and g[0] is not None else f"{_ID_PREFIX}-{self.seq:x}"
+        return (id_, self.type, self.ts, *(self._correlation or _NO_CORRELATION))
 
     def as_replay(self) -> Event:
         """A copy of this event marked as redelivered (same id, seq and time)."""

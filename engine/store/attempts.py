@@ -19,7 +19,7 @@ merges the files it can lock (those of dead processes) into the journal,
 then deletes them. The owner zeroes its file once every attempt in it is
 committed, and deletes it on a clean close.
 
-``_lock`` guards the map, the write offset and ``_last_ticket``.
+``_lock`` guards the map, its capacity, the write offset and ``_last_ticket``.
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ import threading
 import uuid
 from pathlib import Path
 
+from .json_codec import compact_encoder
+
 log = logging.getLogger("engine.store")
 
 _PATTERN = "attempts-*.log"
-_encode = json.JSONEncoder(separators=(",", ":")).encode
+_encode = compact_encoder(str)
 _CAPACITY = 1 << 20
 
 
@@ -50,6 +52,7 @@ class AttemptLog:
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.ftruncate(self._fd, capacity)
         self._map = mmap.mmap(self._fd, capacity)
+        self._capacity = capacity
         self._lock = threading.Lock()
         self._offset = 0
         self._last_ticket = 0
@@ -57,22 +60,27 @@ class AttemptLog:
     def record(self, workflow: str | None, run_id: str, task: str, attempt: int, ticket: int) -> None:
         """Put attempt ``attempt`` of ``task`` on record; ``ticket`` is its journal record's."""
         line = (_encode([workflow, run_id, task, attempt]) + "\n").encode()
+        size = len(line)
+        # No call inside the lock but the copy: a thread made to give up the
+        # GIL while holding it would stall every worker starting a task.
         with self._lock:
-            end = self._offset + len(line)
-            if end > len(self._map):
+            start = self._offset
+            end = start + size
+            if end > self._capacity:
                 self._grow(end)
-            self._map[self._offset:end] = line
+            self._map[start:end] = line
             self._offset = end
             if ticket > self._last_ticket:
                 self._last_ticket = ticket
 
     def _grow(self, needed: int) -> None:
-        size = len(self._map)
+        size = self._capacity
         while size < needed:
             size *= 2
         self._map.close()
         os.ftruncate(self._fd, size)
         self._map = mmap.mmap(self._fd, size)
+        self._capacity = size
 
     @property
     def recorded(self) -> bytes:
@@ -82,7 +90,7 @@ class AttemptLog:
 
     def committed(self, ticket: int) -> None:
         """Every record up to ``ticket`` is committed: zero the file once half of it is used."""
-        if self._offset < len(self._map) // 2:
+        if self._offset < self._capacity // 2:
             return
         with self._lock:
             if ticket >= self._last_ticket:

@@ -10,9 +10,14 @@ rows' order, so an upsert sees them one after another as if run singly.
 from __future__ import annotations
 
 import sqlite3
+from itertools import chain
 from typing import Any, Sequence
 
-CHUNKS = (256, 32, 4, 1)
+_flatten = chain.from_iterable
+
+# 2,048 rows of up to 10 columns stay under SQLite's default limit of 32,766
+# parameters per statement.
+CHUNKS = (2048, 256, 32, 4, 1)
 
 
 def statements(head: str, width: int, tail: str = "") -> dict[int, str]:
@@ -27,5 +32,5 @@ def execute_rows(conn: sqlite3.Connection, sql: dict[int, str], rows: Sequence[S
     for size in CHUNKS:
         text = sql[size]
         while total - start >= size:
-            conn.execute(text, [value for row in rows[start:start + size] for value in row])
+            conn.execute(text, list(_flatten(rows[start:start + size])))
             start += size

@@ -122,7 +122,7 @@ class Store:
 
         With ``wait`` the call returns only once the event is committed.
         """
-        ticket = self._writer.submit(event)
+        ticket = self._writer.submit(_entry(event))
         if wait:
             self._writer.wait(ticket)
         return ticket
@@ -152,9 +152,9 @@ class Store:
         done.wait(timeout)
         return self._compactor.deleted - before
 
-    def _write_events(self, conn: sqlite3.Connection, events: list[Event]) -> None:
-        event_log.append_events(conn, events)
-        journal.apply(conn, events)
+    def _write_events(self, conn: sqlite3.Connection, entries: list[tuple[Any, Any]]) -> None:
+        event_log.append_rows(conn, [row for row, _ in entries])
+        journal.apply(conn, [item for _, item in entries])
 
     def _after_commit(self, conn: sqlite3.Connection, written: int) -> None:
         # Compaction commits its own small transactions, so it runs here,
@@ -292,16 +292,15 @@ class Store:
     def _on_event(self, event: Event) -> None:
         if event.replay:
             return
-        ticket = self._writer.submit(event)
-        if event.type == "task.started" and event.run_id is not None:
+        entry = _entry(event)
+        ticket = self._writer.submit(entry)
+        row, item = entry
+        if type(item) is tuple and item[2] == "running":  # a task attempt's start
             attempts = self._attempts
             if attempts is None:
                 self._writer.wait(ticket)
             else:
-                data = event.data
-                attempts.record(
-                    event.workflow, event.run_id, data.get("task"), int(data.get("attempt") or 1), ticket
-                )
+                attempts.record(row[3], item[0], item[1], item[3], ticket)
 
     def recover(
         self, runtime: Any, definitions: Any = None, *, saga_direction: str | None = None
@@ -336,6 +335,11 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _entry(event: Event) -> tuple[Any, Any]:
+    """What the writer gets for ``event``: its log row and its journal entry."""
+    return event_log.event_row(event), journal.entry(event)
 
 
 def _nothing(conn: sqlite3.Connection) -> None:

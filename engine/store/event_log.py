@@ -7,7 +7,13 @@ end and always keeps the newest event, so a number is never reused.
 
 Event data is stored as JSON; a value JSON cannot hold is stored as its
 ``str()`` (sets as lists); the log is for people and replay, the journal
-keeps exact results.
+keeps exact results. Data JSON cannot encode at all (a container that holds
+itself) is stored as ``{"unencodable": repr}``, so the event is still logged.
+
+Rows are built on the publishing thread (`event_row`), so the writer holds
+no `Event` between publish and commit: thousands of events held in a queue
+outlive the young garbage-collector generations and make every collection
+pass longer, which cost more than the encoding itself.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ import sqlite3
 from typing import Any, Iterator, Mapping
 
 from ..events import Event
-from . import batch
+from . import batch, span_rows
+from .json_codec import compact_encoder
 
 INSERT_EVENT = (
     "INSERT INTO events (id, type, ts, workflow, run_id, trace_id, span_id, data) "
@@ -37,35 +44,46 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-_dumps = json.JSONEncoder(default=_default, separators=(",", ":"), check_circular=False).encode
+_dumps = compact_encoder(_default)
+
+
+def encode_data(data: Any) -> str:
+    """``data`` as the log's JSON; never raises (see the module docstring)."""
+    if not data:
+        return "{}"
+    try:
+        return _dumps(data)
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps({"unencodable": repr(data)})
 
 
 def event_row(event: Event) -> tuple[Any, ...]:
     """The row that stores ``event`` (without its log sequence number)."""
-    data = event.data
-    return (
-        event.id,
-        event.type,
-        event.ts,
-        event.workflow,
-        event.run_id,
-        event.trace_id,
-        event.span_id,
-        _dumps(data) if data else "{}",
-    )
+    fields = event.fields()
+    if fields[1] == span_rows.SPAN_FINISHED:
+        try:
+            text = span_rows.compact(event.data, fields, _dumps)
+        except (ValueError, TypeError, RecursionError):
+            text = None
+        if text is not None:
+            return (*fields, text)
+    return (*fields, encode_data(event.data))
 
 
-def append_events(conn: sqlite3.Connection, events: list[Event]) -> None:
-    """Append ``events`` in order (inside the caller's transaction)."""
-    batch.execute_rows(conn, _INSERT_ROWS, list(map(event_row, events)))
+def append_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Append rows built by `event_row`, in order (inside the caller's transaction)."""
+    batch.execute_rows(conn, _INSERT_ROWS, rows)
 
 
 def row_event(row: tuple[Any, ...]) -> Event:
     """The event a stored row describes; its ``seq`` is the log's number, ``replay`` true."""
-    seq, id_, type_, ts, workflow, run_id, trace_id, span_id, data = row
+    seq, id_, type_, ts, workflow, run_id, trace_id, span_id, text = row
+    data = json.loads(text)
+    if type(data) is list:
+        data = span_rows.expand(data, workflow, run_id, trace_id, span_id)
     return Event(
         type_,
-        json.loads(data),
+        data,
         None,
         id_,
         workflow=workflow,

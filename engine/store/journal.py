@@ -24,18 +24,21 @@ from typing import Any, Callable, Mapping
 
 from ..events import Event
 from . import batch
+from .json_codec import compact_encoder
 
 log = logging.getLogger("engine.store")
 
-_strict = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
-_loose = json.JSONEncoder(default=str, separators=(",", ":")).encode
+_strict = compact_encoder(allow_nan=False)
+_loose = compact_encoder(str)
 
 
 def _json_or_none(value: Any) -> str | None:
     """``value`` as JSON, or None when JSON cannot hold it exactly."""
+    if value is None:
+        return "null"  # the result of most tasks
     try:
         return _strict(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None
 
 
@@ -61,13 +64,15 @@ def _run_finished(conn: sqlite3.Connection, event: Event, status: str) -> None:
 
 # Every task event becomes one row of one upsert, so a batch's task events go
 # in a few multi-row statements, in order. In the update, column names are
-# the row's values before it (SQLite's UPSERT), ``excluded`` the event's.
+# the row's values before it (SQLite's UPSERT), ``excluded`` the event's. A
+# row with a ``started`` time records an attempt's start (and may record its
+# end too: see `apply`).
 _TASK_ROWS = batch.statements(
     "INSERT INTO tasks (run_id, task, status, attempts, started, finished, result, has_result, "
     "error_type, error)",
     10,
     "ON CONFLICT (run_id, task) DO UPDATE SET "
-    "attempts = CASE WHEN excluded.status = 'running' "
+    "attempts = CASE WHEN excluded.started IS NOT NULL "
     "THEN max(attempts + 1, excluded.attempts) ELSE attempts END, "
     "started = coalesce(excluded.started, started), "
     "finished = CASE WHEN excluded.status = 'running' THEN NULL ELSE excluded.finished END, "
@@ -193,34 +198,60 @@ APPLIERS: Mapping[str, Applier] = {
 }
 
 
-def apply(conn: sqlite3.Connection, events: list[Event]) -> None:
-    """Update the journal from ``events`` (those without a journal meaning are skipped).
+def entry(event: Event) -> Any:
+    """What ``event`` means to the journal, built on the publishing thread.
 
-    An event whose data does not fit the journal (a task event without a
-    task, say) is logged and skipped: it is still in the event log.
+    A task event becomes its row (a tuple), an event another table keeps is
+    returned as is, for `apply` to write; None for the rest. An event whose
+    data does not fit the journal (a task event without a task, say) is
+    logged and skipped: it is still in the event log.
+    """
+    kind = event.type
+    build = TASK_ROWS.get(kind)
+    if build is not None:
+        if event.run_id is None:
+            return None
+        try:
+            return build(event)
+        except (LookupError, TypeError, ValueError) as exc:
+            log.warning("journal skipped %r: %s", event, exc)
+            return None
+    if kind in APPLIERS and (event.run_id is not None or kind.startswith("fsm.")):
+        return event
+    return None
+
+
+def apply(conn: sqlite3.Connection, entries: list[Any]) -> None:
+    """Update the journal from `entry` results, in order (None entries are skipped).
+
+    A task's start and its end in the same batch become one row, so most
+    tasks cost one insert instead of an insert and an upsert.
     """
     rows: list[TaskRow] = []
-    for event in events:
-        kind = event.type
-        build = TASK_ROWS.get(kind)
-        if build is not None:
-            if event.run_id is None:
-                continue
-            try:
-                rows.append(build(event))
-            except (LookupError, TypeError, ValueError) as exc:
-                log.warning("journal skipped %r: %s", event, exc)
+    started: dict[tuple[str, str], int] = {}
+    for item in entries:
+        if item is None:
             continue
-        applier = APPLIERS.get(kind)
-        if applier is None or (event.run_id is None and not kind.startswith("fsm.")):
+        if type(item) is tuple:
+            key = (item[0], item[1])
+            if item[4] is None:
+                at = started.pop(key, None)
+                if at is not None:
+                    start = rows[at]
+                    rows[at] = (*item[:3], max(item[3], start[3]), start[4], *item[5:])
+                    continue
+            else:
+                started[key] = len(rows)
+            rows.append(item)
             continue
         if rows:
             batch.execute_rows(conn, _TASK_ROWS, rows)
             rows = []
+            started.clear()
         try:
-            applier(conn, event)
-        except (sqlite3.IntegrityError, LookupError, TypeError, ValueError) as exc:
-            log.warning("journal skipped %r: %s", event, exc)
+            APPLIERS[item.type](conn, item)
+        except (sqlite3.IntegrityError, LookupError, TypeError, ValueError, RecursionError) as exc:
+            log.warning("journal skipped %r: %s", item, exc)
     if rows:
         batch.execute_rows(conn, _TASK_ROWS, rows)
 

@@ -1,5 +1,8 @@
 """The single writer: one thread, a bounded queue, group commit, acknowledgements.
 
+A record is a callable taking the connection, or an *entry* (anything not
+callable) that the writer hands, with its neighbours, to its entry sink.
+
 Records are submitted from any thread and get a *ticket*, a number that grows
 by one per record. The writer thread takes everything queued at once, writes
 it in one transaction and commits; every ticket up to the last one of the
@@ -40,13 +43,12 @@ import threading
 from collections import OrderedDict, deque
 from typing import Any, Callable
 
-from ..events import Event
 from .errors import StoreClosedError, StoreWriteError
 
 log = logging.getLogger("engine.store")
 
-Record = Any  # an Event, or a callable taking the connection
-EventSink = Callable[[sqlite3.Connection, list[Event]], None]
+Record = Any  # a callable taking the connection, or an entry for the sink
+EntrySink = Callable[[sqlite3.Connection, list[Any]], None]
 _REJECTED_KEPT = 1_000
 
 
@@ -56,7 +58,7 @@ class Writer:
     def __init__(
         self,
         conn: sqlite3.Connection,
-        write_events: EventSink,
+        write_entries: EntrySink,
         *,
         queue_size: int = 10_000,
         after_commit: Callable[[sqlite3.Connection, int], None] | None = None,
@@ -70,7 +72,7 @@ class Writer:
         self.backpressure_waits = 0
         self.batches = 0
         self._conn = conn
-        self._write_events = write_events
+        self._write_entries = write_entries
         self._after_commit = after_commit
         self._cond = threading.Condition(threading.Lock())
         self._queue: deque[tuple[int, Record]] = deque()
@@ -102,8 +104,7 @@ class Writer:
         if ticket > self._issued:
             self._issued = ticket  # a hint for stats: a racing submit may leave it one short
         if self._writer_waiting or (self._lingering and len(self._queue) >= self._linger_batch):
-            with self._cond:
-                self._cond.notify_all()
+            self._wake()
         if self._closed:
             self._withdraw_if_stopped(item)
         return ticket
@@ -114,6 +115,15 @@ class Writer:
         for record in records:
             ticket = self.submit(record)
         return ticket
+
+    def _wake(self) -> None:
+        """Wake the waiting or lingering writer; the flags are cleared so that
+        only one publisher pays for the wake-up (many contending for
+        ``_cond`` while the writer waits for the GIL made them queue)."""
+        with self._cond:
+            if self._writer_waiting or self._lingering:
+                self._writer_waiting = self._lingering = False
+                self._cond.notify_all()
 
     def _admit(self) -> None:
         """The slow path of `submit`: refuse when closed or failed, wait for room."""
@@ -229,8 +239,10 @@ class Writer:
                 # Waiting is announced before the queue is checked, and a
                 # publisher checks the flag after appending: one of the two
                 # sees the other, so no record is left asleep in the queue.
-                self._writer_waiting = True
-                while not queue and not self._closed:
+                while True:
+                    self._writer_waiting = True
+                    if queue or self._closed:
+                        break
                     cond.wait()
                 self._writer_waiting = False
                 if not queue:
@@ -267,9 +279,15 @@ class Writer:
 
     def _acknowledge(self, batch: list[tuple[int, Record]]) -> None:
         """Move the frontier over every ticket now committed with no gap below it."""
-        ahead = self._ahead
-        ahead.update(ticket for ticket, _ in batch)
         frontier = self._committed
+        tickets = [ticket for ticket, _ in batch]
+        if not self._ahead and min(tickets) == frontier + 1 and max(tickets) == frontier + len(tickets):
+            # The usual batch: every ticket from the frontier on, none missing
+            # (tickets are unique, so the range is full).
+            self._committed = frontier + len(tickets)
+            return
+        ahead = self._ahead
+        ahead.update(tickets)
         while frontier + 1 in ahead:
             frontier += 1
             ahead.discard(frontier)
@@ -305,17 +323,17 @@ class Writer:
 
     def _write(self, batch: list[Record]) -> None:
         conn = self._conn
-        events: list[Event] = []
+        entries: list[Any] = []
         for record in batch:
-            if type(record) is Event:
-                events.append(record)
+            if not callable(record):
+                entries.append(record)
                 continue
-            if events:
-                self._write_events(conn, events)
-                events = []
+            if entries:
+                self._write_entries(conn, entries)
+                entries = []
             record(conn)
-        if events:
-            self._write_events(conn, events)
+        if entries:
+            self._write_entries(conn, entries)
 
 
 def _mark(conn: sqlite3.Connection) -> None:
