@@ -25,7 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from itertools import islice
+from typing import Any, Callable, Iterable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -59,23 +60,30 @@ def _fresh_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="flowconsole-bench-"))
 
 
-def raw_appends(events: list[Event]) -> float:
-    """Seconds for raw executemany batches of 1,000 into the store's schema."""
+def raw_inserts(rows: Iterable[tuple[Any, ...]], count: int) -> float:
+    """Seconds for raw executemany batches of 1,000 rows into the store's schema
+    (``rows`` may be built lazily, inside the timing)."""
     folder = _fresh_dir()
     Store.open(folder).close()  # create the same schema, then write around the store
     conn = connect(folder / DB_NAME, "normal")
     conn.execute("PRAGMA journal_mode = WAL")
+    rows = iter(rows)
     gc.collect()
     start = time.perf_counter()
-    for i in range(0, len(events), 1_000):
+    for _ in range(0, count, 1_000):
         conn.execute("BEGIN")
-        conn.executemany(INSERT_EVENT, map(event_row, events[i:i + 1_000]))
+        conn.executemany(INSERT_EVENT, islice(rows, 1_000))
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
-    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == len(events)
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == count
     conn.close()
     shutil.rmtree(folder)
     return elapsed
+
+
+def raw_appends(events: list[Event]) -> float:
+    """Seconds for raw executemany batches of 1,000 events, rows built as the store builds them."""
+    return raw_inserts(map(event_row, events), len(events))
 
 
 def store_appends(events: list[Event], *, through_bus: bool = False) -> float:
@@ -147,20 +155,7 @@ def floor(events: list[Event]) -> tuple[float, float]:
     start = time.perf_counter()
     rows = [event_row(event) for event in events]
     encoding = time.perf_counter() - start
-    folder = _fresh_dir()
-    Store.open(folder).close()
-    conn = connect(folder / DB_NAME, "normal")
-    conn.execute("PRAGMA journal_mode = WAL")
-    gc.collect()
-    start = time.perf_counter()
-    for i in range(0, len(rows), 1_000):
-        conn.execute("BEGIN")
-        conn.executemany(INSERT_EVENT, rows[i:i + 1_000])
-        conn.execute("COMMIT")
-    inserting = time.perf_counter() - start
-    conn.close()
-    shutil.rmtree(folder)
-    return encoding, inserting
+    return encoding, raw_inserts(rows, len(rows))
 
 
 def best(fn: Callable[[], float], repeats: int) -> float:

@@ -314,8 +314,9 @@ class EngineMetrics(ResilienceMetrics):
         durations: dict[str, list[float]] = {}
         counts: dict[str, int] = {}
         for event in events:
-            duration = event.data.get("duration")
-            workflow = _workflow_of(event)
+            data = event.data
+            duration = data.get("duration")
+            workflow = event.workflow or data.get("workflow") or ""
             found = durations.get(workflow)
             if found is None:
                 found = durations[workflow] = []
@@ -343,14 +344,10 @@ class EngineMetrics(ResilienceMetrics):
     def _retry(self, event: Event) -> None:
         self._handle("counter", "retries", event).inc()
 
-def _workflow_of(event: Event) -> str:
-    return event.workflow or event.data.get("workflow") or ""
-
-
 def _by_workflow(events: list[Event]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for event in events:
-        workflow = _workflow_of(event)
+        workflow = event.workflow or event.data.get("workflow") or ""
         counts[workflow] = counts.get(workflow, 0) + 1
     return counts
 

@@ -149,3 +149,17 @@ def test_recording_many_at_once_equals_recording_them_one_by_one() -> None:
 def test_recording_many_refuses_a_value_that_is_not_a_number() -> None:
     with pytest.raises(HistogramError, match="numbers"):
         Histogram().record_many([1.0, "2"])
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_recording_many_floats_refuses_one_that_is_not_finite(bad: float) -> None:
+    histogram = Histogram()
+    with pytest.raises(HistogramError, match="finite"):
+        histogram.record_many([1.0, bad, 2.0])
+    assert histogram.summary()["count"] == 0
+
+
+def test_recording_many_finite_floats_whose_sum_overflows_keeps_them_all() -> None:
+    histogram = Histogram()
+    histogram.record_many([1e308, 1e308])
+    assert histogram.summary()["count"] == 2
