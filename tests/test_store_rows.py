@@ -69,6 +69,19 @@ def test_data_that_contains_itself_is_logged_as_its_repr(store):
     assert store.events()[0].data == {"unencodable": "{'loop': [[...]]}"}
 
 
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr either")
+
+
+def test_data_whose_values_cannot_be_shown_is_logged_by_its_type(store):
+    store.append(Event("odd", {"value": _Unprintable()}), wait=True)
+    assert store.events()[0].data == {"unencodable": "<dict>"}
+
+
 def test_event_row_is_built_from_the_events_fields():
     event = Event("e", {"k": 1}, workflow="w", run_id="r", trace_id="t", span_id="s")
     assert event_row(event) == (event.id, "e", event.ts, "w", "r", "t", "s", '{"k":1}')

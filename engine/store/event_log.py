@@ -8,7 +8,8 @@ end and always keeps the newest event, so a number is never reused.
 Event data is stored as JSON; a value JSON cannot hold is stored as its
 ``str()`` (sets as lists); the log is for people and replay, the journal
 keeps exact results. Data JSON cannot encode at all (a container that holds
-itself) is stored as ``{"unencodable": repr}``, so the event is still logged.
+itself, a value whose ``str()`` raises) is stored as ``{"unencodable": repr}``,
+so the event is still logged.
 
 Rows are built on the publishing thread (`event_row`), so the writer holds
 no `Event` between publish and commit: thousands of events held in a queue
@@ -53,8 +54,12 @@ def encode_data(data: Any) -> str:
         return "{}"
     try:
         return _dumps(data)
-    except (ValueError, TypeError, RecursionError):
-        return json.dumps({"unencodable": repr(data)})
+    except Exception:  # noqa: BLE001 - any value's str() may raise; the event is logged anyway
+        try:
+            shown = repr(data)
+        except Exception:  # noqa: BLE001 - nor may its repr
+            shown = f"<{type(data).__name__}>"
+        return json.dumps({"unencodable": shown})
 
 
 def event_row(event: Event) -> tuple[Any, ...]:
