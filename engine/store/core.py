@@ -9,7 +9,8 @@ bus with a synchronous handler that builds the event's log row and journal
 entry (`_entry`, on the publishing thread, so no event is held in the queue)
 and queues them; the writer appends the rows to the event log and updates the
 journal (runs, task attempts, saga steps, state-machine instances) in its
-transaction. The handler never waits, except under backpressure. One exception: an attempt's start must be on record
+transaction. The handler never waits, except under backpressure. One
+exception: an attempt's start must be on record
 before the task runs, so that attempts survive a crash and a task that kills
 its process on every attempt still reaches its maximum attempts. For
 ``task.started`` the handler therefore appends the attempt to the process's

@@ -11,10 +11,11 @@ keeps exact results. Data JSON cannot encode at all (a container that holds
 itself, a value whose ``str()`` raises) is stored as ``{"unencodable": repr}``,
 so the event is still logged.
 
-Rows are built on the publishing thread (`event_row`), so the writer holds
-no `Event` between publish and commit: thousands of events held in a queue
-outlive the young garbage-collector generations and make every collection
-pass longer, which cost more than the encoding itself.
+Rows are built on the publishing thread (`event_row`), so the writer's queue
+holds tuples of strings and numbers, which the garbage collector stops
+tracking after one pass, rather than events and their data, which it scans
+on every pass for as long as they wait (30,000 waiting events made a
+10,000-task DAG run about 45% slower).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def event_row(event: Event) -> tuple[Any, ...]:
     if fields[1] == span_rows.SPAN_FINISHED:
         try:
             text = span_rows.compact(event.data, fields, _dumps)
-        except (ValueError, TypeError, RecursionError):
+        except Exception:  # noqa: BLE001 - encode_data below stores it some other way
             text = None
         if text is not None:
             return (*fields, text)
