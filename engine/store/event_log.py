@@ -158,8 +158,3 @@ def query_events(
 def last_seq(conn: sqlite3.Connection) -> int:
     """The newest event's sequence number (0 when the log is empty)."""
     return conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-
-
-def first_seq(conn: sqlite3.Connection) -> int:
-    """The oldest retained event's sequence number (0 when the log is empty)."""
-    return conn.execute("SELECT coalesce(min(seq), 0) FROM events").fetchone()[0]

@@ -109,13 +109,6 @@ class Writer:
             self._withdraw_if_stopped(item)
         return ticket
 
-    def submit_many(self, records: list[Record]) -> int:
-        """Queue several records in order; returns the last one's ticket."""
-        ticket = 0
-        for record in records:
-            ticket = self.submit(record)
-        return ticket
-
     def _wake(self) -> None:
         """Wake the waiting or lingering writer; the flags are cleared so that
         only one publisher pays for the wake-up (many contending for
