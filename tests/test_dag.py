@@ -114,6 +114,30 @@ def test_unknown_dependency_names_task_and_dependency(rt):
     assert "'extract'" in str(info.value)
 
 
+def test_a_graph_built_in_dependency_order_is_sound_without_a_whole_graph_walk(rt, monkeypatch):
+    import engine.dag
+
+    def walk(*args):
+        raise AssertionError("the whole graph was walked")
+
+    monkeypatch.setattr(engine.dag, "check_graph", walk)
+    wf = DAGWorkflow(runtime=rt)
+    wf.add_task("a", lambda: 1)
+    wf.add_task("b", lambda a: a + 1, depends_on=["a"])
+    assert wf.validate() and wf.execute() == {"a": 1, "b": 2}
+
+
+def test_a_task_written_straight_into_tasks_is_still_checked(rt):
+    from engine.dag import Task
+
+    wf = DAGWorkflow(runtime=rt)
+    wf.add_task("a", lambda: 1)
+    wf.tasks["b"] = Task(id="b", func=lambda ghost: ghost, depends_on=["ghost"])
+    with pytest.raises(UnknownDependencyError) as info:
+        wf.validate()
+    assert info.value.task_id == "b" and info.value.dependency == "ghost"
+
+
 def test_duplicate_task_id_is_refused(rt):
     wf = DAGWorkflow(runtime=rt)
     wf.add_task("a", lambda: 1)
