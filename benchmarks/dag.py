@@ -6,6 +6,9 @@ of N nodes with up to 3 earlier parents each, fixed seed), N = 1,000 / 10,000
 
 * ``raw``: a raw ThreadPoolExecutor, submit N no-ops and wait (the floor; it
   ignores dependencies).
+* ``serial``: no threads at all: one loop over the graph in dependency order
+  (in-degree counters) calling each no-op with its dependencies' results.
+  What any scheduler written in Python pays for the graph alone.
 * ``graphlib``: a reference scheduler, graphlib.TopologicalSorter +
   ThreadPoolExecutor + a completion queue, passing dependency results as
   keyword arguments like ours does.
@@ -89,6 +92,24 @@ def run_raw(graph: Graph) -> None:
             future.result()
 
 
+def run_serial(graph: Graph) -> dict[str, Any]:
+    remaining = {node: len(deps) for node, deps in graph.items()}
+    children: dict[str, list[str]] = {node: [] for node in graph}
+    for node, deps in graph.items():
+        for dep in deps:
+            children[dep].append(node)
+    results: dict[str, Any] = {}
+    ready = [node for node, n in remaining.items() if n == 0]
+    while ready:
+        node = ready.pop()
+        results[node] = noop(**{dep: results[dep] for dep in graph[node]})
+        for child in children[node]:
+            remaining[child] -= 1
+            if remaining[child] == 0:
+                ready.append(child)
+    return results
+
+
 def run_graphlib(graph: Graph) -> dict[str, Any]:
     """The reference: graphlib + ThreadPoolExecutor + a completion queue."""
     results: dict[str, Any] = {}
@@ -145,6 +166,7 @@ def measure(shape: str, n: int, repeats: int) -> dict[str, float]:
     graph = SHAPES[shape](n)
     out: dict[str, float] = {}
     out["raw"], out["raw_cpu"] = timed(lambda: run_raw(graph), repeats)
+    out["serial"], _ = timed(lambda: run_serial(graph), repeats)
     out["graphlib"], out["graphlib_cpu"] = timed(lambda: run_graphlib(graph), repeats)
     out["dask"], out["dask_cpu"] = timed(lambda: run_dask(graph), repeats)
     best = best_cpu = float("inf")
@@ -174,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     print("wall-clock µs per task (best of runs); 'cpu' columns: process CPU µs per task,")
     print("which a loaded machine distorts less than wall-clock time")
     header = (
-        f"{'shape':<8} {'N':>7} {'raw':>7} {'graphlib':>9} {'dask':>7} {'ours':>7} "
+        f"{'shape':<8} {'N':>7} {'raw':>7} {'serial':>7} {'graphlib':>9} {'dask':>7} {'ours':>7} "
         f"{'ours/graphlib':>14} {'dask/ours':>10} {'cpu:graphlib':>13} {'cpu:ours':>9} {'cpu ratio':>10} {'events':>8}"
     )
     print(header)
@@ -182,16 +204,18 @@ def main(argv: list[str] | None = None) -> int:
     totals: dict[tuple[str, int], float] = {}
     reference: dict[tuple[str, int], float] = {}
     floor: dict[tuple[str, int], float] = {}
+    serial: dict[tuple[str, int], float] = {}
     for shape in SHAPES:
         for n in sizes:
             repeats = 1 if args.quick else args.repeats
             r = measure(shape, n, repeats)
-            us = {k: r[k] / n * 1e6 for k in ("raw", "graphlib", "dask", "ours")}
+            us = {k: r[k] / n * 1e6 for k in ("raw", "serial", "graphlib", "dask", "ours")}
             totals[(shape, n)] = r["ours"]
             reference[(shape, n)] = r["graphlib"]
             floor[(shape, n)] = r["raw"]
+            serial[(shape, n)] = r["serial"]
             print(
-                f"{shape:<8} {n:>7} {us['raw']:>7.1f} {us['graphlib']:>9.1f} {us['dask']:>7.1f} "
+                f"{shape:<8} {n:>7} {us['raw']:>7.1f} {us['serial']:>7.1f} {us['graphlib']:>9.1f} {us['dask']:>7.1f} "
                 f"{us['ours']:>7.1f} {r['ours'] / r['graphlib']:>13.2f}x {r['dask'] / r['ours']:>9.2f}x "
                 f"{r['graphlib_cpu'] / n * 1e6:>13.1f} {r['ours_cpu'] / n * 1e6:>9.1f} "
                 f"{r['ours_cpu'] / r['graphlib_cpu']:>9.2f}x {int(r['events']):>8}"
@@ -203,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
             ratio = totals[(shape, 100_000)] / totals[(shape, 10_000)]
             peer = reference[(shape, 100_000)] / reference[(shape, 10_000)]
             raw = floor[(shape, 100_000)] / floor[(shape, 10_000)]
+            alone = serial[(shape, 100_000)] / serial[(shape, 10_000)]
             print(f"{shape:<8} 100k cost / 10k cost = {ratio:.1f}x (target <= 11x); "
-                  f"graphlib reference: {peer:.1f}x; raw executor floor: {raw:.1f}x")
+                  f"graphlib reference: {peer:.1f}x; raw executor floor: {raw:.1f}x; "
+                  f"serial loop: {alone:.1f}x")
     return 0
 
 
