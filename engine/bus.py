@@ -16,9 +16,17 @@ Design, and which lock guards what:
   bounded `AsyncSubscription` queue (`engine.bus_async`) to a dispatcher
   thread of its own, with a stated overflow policy, so publishers never wait
   for it.
-* The in-memory event store is a bounded deque; ``_store_lock`` guards it
-  together with ``_stored`` (how many were ever stored), so absolute replay
-  positions stay exact under concurrent publishers.
+* The in-memory event store is a bounded deque that publishers append to
+  without a lock: a lock there, taken for every event by every worker of a
+  DAG run, made them queue on it (about 0.3 µs an event). Each append is
+  counted by ``next()`` on two `itertools.count` objects, one before it
+  (``_begun``) and one after (``_ended``): atomic C calls. A reader of
+  absolute positions (`evicted`, `replay`) reads ``_ended``, copies the
+  deque, reads ``_begun``, and retries until the two agree: then no append
+  was under way and the copy holds exactly ``_ended`` events ever stored,
+  so positions stay exact under concurrent publishers. Reading a count
+  advances it; ``_store_lock`` (taken by readers only) guards ``_reads``,
+  how many times readers did.
 
 `SubscriptionError` is defined in `engine.bus_errors`; it, `AsyncSubscription`
 and `OverflowPolicy` stay importable from here.
@@ -26,10 +34,11 @@ and `OverflowPolicy` stay importable from here.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+import time
 from collections import deque
-from itertools import islice
 from typing import Any, Callable, Literal
 
 from .bus_async import AsyncSubscription, OverflowPolicy
@@ -79,7 +88,9 @@ class EventBus:
         self.enable_event_sourcing = enable_event_sourcing
         self.event_store: deque[Event] = deque(maxlen=store_size)
         self.store_size = store_size
-        self._stored = 0
+        self._begun = itertools.count()
+        self._ended = itertools.count()
+        self._reads = 0
         self._store_lock = threading.Lock()
         self._lock = threading.Lock()
         self._patterns: dict[str, tuple[Handler, ...]] = {}
@@ -180,9 +191,9 @@ class EventBus:
         except AttributeError:
             state = self._init_thread()
         if self.enable_event_sourcing and not state.replaying:
-            with self._store_lock:
-                self.event_store.append(event)
-                self._stored += 1
+            next(self._begun)
+            self.event_store.append(event)
+            next(self._ended)
         if state.dispatching:
             state.pending.append(event)
             return
@@ -202,6 +213,18 @@ class EventBus:
                 self._dispatch(state.pending)
         finally:
             state.dispatching = False
+
+    def _stored_snapshot(self) -> tuple[list[Event], int]:
+        """A copy of the stored events, and the absolute position of the first."""
+        with self._store_lock:
+            while True:
+                ended = next(self._ended) - self._reads
+                events = list(self.event_store)
+                begun = next(self._begun) - self._reads
+                self._reads += 1
+                if begun == ended:
+                    return events, ended - len(events)
+                time.sleep(0)  # an append is under way: let it finish
 
     def _init_thread(self) -> _ThreadState:
         state = self._local.state = _ThreadState()
@@ -260,8 +283,7 @@ class EventBus:
     @property
     def evicted(self) -> int:
         """How many stored events the bound has pushed out of the store."""
-        with self._store_lock:
-            return self._stored - len(self.event_store)
+        return self._stored_snapshot()[1]
 
     def replay(self, from_position: int = 0) -> int:
         """Redeliver stored events from an absolute position; returns how many.
@@ -275,9 +297,8 @@ class EventBus:
             raise FlowError("Event sourcing not enabled: there is nothing to replay")
         if from_position < 0:
             raise FlowError(f"replay position must be >= 0, got {from_position}")
-        with self._store_lock:
-            start = max(0, from_position - (self._stored - len(self.event_store)))
-            events = list(islice(self.event_store, start, None))
+        stored, first = self._stored_snapshot()
+        events = stored[max(0, from_position - first):]
         try:
             state = self._local.state
         except AttributeError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -278,6 +279,36 @@ def test_replay_positions_are_absolute_after_eviction() -> None:
     seen = collect(bus, "a")
     bus.replay(6)
     assert [e.data["i"] for e in seen] == [6, 7]
+
+
+def test_stored_positions_stay_exact_while_other_threads_publish() -> None:
+    bus = EventBus(enable_event_sourcing=True, store_size=50)
+    stop = threading.Event()
+    published = [0, 0, 0]
+
+    def publish(k: int) -> None:
+        while not stop.is_set():
+            bus.publish(Event("a"))
+            published[k] += 1
+
+    threads = [threading.Thread(target=publish, args=(k,)) for k in range(3)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, between any two appends
+    for thread in threads:
+        thread.start()
+    position: dict[str, int] = {}
+    try:
+        for _ in range(2000):
+            events, first = bus._stored_snapshot()
+            for offset, event in enumerate(events):
+                # An event keeps one absolute position, whichever copy saw it.
+                assert position.setdefault(event.id, first + offset) == first + offset
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(interval)
+    assert bus.evicted + len(bus.event_store) == sum(published)
 
 
 def test_subscribers_view_lists_patterns() -> None:

@@ -158,6 +158,43 @@ def test_span_finished_data_turns_odd_attribute_values_into_strings(tracer: Trac
     assert attributes["tags"] == ["a", "b"]
 
 
+def test_span_finished_data_is_a_read_only_mapping_equal_to_the_span_dict(tracer: Tracer, finished: list) -> None:
+    from collections.abc import Mapping, MutableMapping
+
+    with tracer.start_span("task", {"workflow": "etl"}) as span:
+        span.add_event("retry", {"attempt": 2})
+    data = finished[0].data
+    assert isinstance(data, Mapping) and not isinstance(data, MutableMapping)
+    assert data == span.to_dict() and dict(data) == span.to_dict()
+    assert list(data) == list(span.to_dict()) and len(data) == len(span.to_dict())
+    assert "name" in data and "nope" not in data and data.get("nope", 1) == 1
+    with pytest.raises(KeyError):
+        data["nope"]
+
+
+def test_changing_what_span_finished_data_returns_leaves_the_span_alone(tracer: Tracer, finished: list) -> None:
+    with tracer.start_span("task", {"workflow": "etl"}) as span:
+        span.add_event("retry", {"attempt": 2})
+    data = finished[0].data
+    data["attributes"]["workflow"] = "changed"
+    data["events"].clear()
+    assert span.attributes == {"workflow": "etl"} and len(span.events) == 1
+    assert data["attributes"] == {"workflow": "etl"} and len(data["events"]) == 1
+
+
+def test_span_finished_data_pickles_copies_and_encodes_as_a_plain_dict(tracer: Tracer, finished: list) -> None:
+    import copy
+    import json
+    import pickle
+
+    with tracer.start_span("task", {"workflow": "etl"}) as span:
+        pass
+    data = finished[0].data
+    for twin in (pickle.loads(pickle.dumps(data)), copy.copy(data), copy.deepcopy(data)):
+        assert type(twin) is dict and twin == span.to_dict()
+    assert json.loads(json.dumps(finished[0].to_dict()))["data"] == json.loads(json.dumps(span.to_dict()))
+
+
 def test_workflow_is_inherited_from_the_parent_span(tracer: Tracer) -> None:
     with tracer.start_span("run", {"workflow": "etl"}):
         with tracer.start_span("task") as task:
@@ -302,6 +339,35 @@ def test_finished_span_buffer_is_bounded(runtime: Runtime) -> None:
     assert [s.name for s in tracer.finished_spans()] == [f"s{i}" for i in range(7, 12)]
     assert tracer.dropped == 7
     assert len(tracer.spans) == 5
+
+
+def test_spans_cleared_from_the_buffer_are_not_counted_as_dropped(runtime: Runtime) -> None:
+    tracer = Tracer(runtime, max_spans=5)
+    for i in range(7):
+        with tracer.start_span(f"a{i}"):
+            pass
+    tracer.clear()
+    for i in range(6):
+        with tracer.start_span(f"b{i}"):
+            pass
+    assert tracer.dropped == 2 + 1
+    assert [s.name for s in tracer.finished_spans()] == [f"b{i}" for i in range(1, 6)]
+
+
+def test_dropped_spans_are_counted_exactly_across_threads(runtime: Runtime) -> None:
+    tracer = Tracer(runtime, max_spans=10, publish=False)
+
+    def many() -> None:
+        for _ in range(500):
+            with tracer.start_span("s"):
+                pass
+
+    threads = [threading.Thread(target=many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert tracer.dropped == 4 * 500 - 10
 
 
 def test_spans_view_includes_open_spans(tracer: Tracer) -> None:

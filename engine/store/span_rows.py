@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..span_data import SpanData
+
 SPAN_FINISHED = "span.finished"
 # The array's fields, in order; `expand` restores the rest.
 _STORED = (
@@ -25,10 +27,25 @@ _KEYS = frozenset((*_STORED, "trace_id", "span_id", "run_id", "workflow", "durat
 
 
 def compact(data: Any, fields: tuple[Any, ...], dumps: Callable[[Any], str]) -> str | None:
-    """``data`` as the stored array, or None when it is not a span of the tracer's shape.
+    """``data`` as the stored array, or None when it is not a span of the tracer's shape
+    (a `SpanData`, or a dict of its keys whose repeated fields agree).
 
     ``fields`` is the row's ``(id, type, ts, workflow, run_id, trace_id, span_id)``.
     """
+    if type(data) is SpanData:
+        # The tracer's own: its fields straight from the span, no dict between.
+        span = data.span
+        start, end = span.start_time, span.end_time
+        if (
+            span.trace_id != fields[5] or span.span_id != fields[6]
+            or span.run_id != fields[4] or span.workflow != fields[3]
+            or type(start) is not float or (end is not None and type(end) is not float)
+        ):
+            return None
+        return dumps([
+            span.parent_id, span.name, span.kind, start, end, span.status, span.status_message,
+            data["attributes"], data["events"], data["links"],
+        ])
     if type(data) is not dict or data.keys() != _KEYS:
         return None
     start, end = data["start_time"], data["end_time"]
