@@ -17,16 +17,14 @@ Design, and which lock guards what:
   thread of its own, with a stated overflow policy, so publishers never wait
   for it.
 * The in-memory event store is a bounded deque that publishers append to
-  without a lock: a lock there, taken for every event by every worker of a
-  DAG run, made them queue on it (about 0.3 µs an event). Each append is
-  counted by ``next()`` on two `itertools.count` objects, one before it
-  (``_begun``) and one after (``_ended``): atomic C calls. A reader of
-  absolute positions (`evicted`, `replay`) reads ``_ended``, copies the
-  deque, reads ``_begun``, and retries until the two agree: then no append
-  was under way and the copy holds exactly ``_ended`` events ever stored,
-  so positions stay exact under concurrent publishers. Reading a count
-  advances it; ``_store_lock`` (taken by readers only) guards ``_reads``,
-  how many times readers did.
+  without a lock (a lock taken for every event by every worker of a DAG
+  run made them queue on it). Each append is counted by two lock-free
+  `engine.tally.Tally` counts, one before it (``_begun``) and one after
+  (``_ended``). A reader of absolute positions (`evicted`, `replay`) reads
+  ``_ended``, copies the deque, reads ``_begun``, and retries until the two
+  agree: then no append was under way and the copy holds exactly
+  ``_ended`` events ever stored, so positions stay exact under concurrent
+  publishers. ``_store_lock`` lets one reader do this at a time.
 
 `SubscriptionError` is defined in `engine.bus_errors`; it, `AsyncSubscription`
 and `OverflowPolicy` stay importable from here.
@@ -34,7 +32,6 @@ and `OverflowPolicy` stay importable from here.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -45,6 +42,7 @@ from .bus_async import AsyncSubscription, OverflowPolicy
 from .bus_errors import SubscriptionError
 from .errors import FlowError
 from .events import Event
+from .tally import Tally
 
 log = logging.getLogger("engine.bus")
 
@@ -88,9 +86,8 @@ class EventBus:
         self.enable_event_sourcing = enable_event_sourcing
         self.event_store: deque[Event] = deque(maxlen=store_size)
         self.store_size = store_size
-        self._begun = itertools.count()
-        self._ended = itertools.count()
-        self._reads = 0
+        self._begun = Tally()
+        self._ended = Tally()
         self._store_lock = threading.Lock()
         self._lock = threading.Lock()
         self._patterns: dict[str, tuple[Handler, ...]] = {}
@@ -191,9 +188,9 @@ class EventBus:
         except AttributeError:
             state = self._init_thread()
         if self.enable_event_sourcing and not state.replaying:
-            next(self._begun)
+            self._begun.add()
             self.event_store.append(event)
-            next(self._ended)
+            self._ended.add()
         if state.dispatching:
             state.pending.append(event)
             return
@@ -218,10 +215,9 @@ class EventBus:
         """A copy of the stored events, and the absolute position of the first."""
         with self._store_lock:
             while True:
-                ended = next(self._ended) - self._reads
+                ended = self._ended.value()
                 events = list(self.event_store)
-                begun = next(self._begun) - self._reads
-                self._reads += 1
+                begun = self._begun.value()
                 if begun == ended:
                     return events, ended - len(events)
                 time.sleep(0)  # an append is under way: let it finish

@@ -32,7 +32,6 @@ the ContextVars in `engine.trace_context`; everything is re-exported here.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -43,6 +42,7 @@ from .clock import SystemClock
 from .events import correlated_event
 from .span_data import SpanData
 from .spans import _NONE, Link, Span, SpanEvent, TracingError
+from .tally import Tally
 from .trace_context import (
     _current_run,
     _current_span,
@@ -115,14 +115,11 @@ class Tracer:
         self.max_spans = max_spans
         self.publish = publish
         self.enabled = enabled
-        # Spans kept are counted by next() on an itertools.count: one atomic
-        # C call. A lock there, taken by every worker for every span, made a
-        # DAG run's threads queue on it (about 0.8 µs a task). Readers advance
-        # the count too; ``_reads`` says by how much. ``_lock`` guards
-        # ``_reads``, ``_cleared`` (spans kept before the last `clear`) and
-        # ``_dropped_before`` (spans dropped before it).
-        self._kept = itertools.count()
-        self._reads = 0
+        # Spans kept, counted without a lock: one taken by every worker for
+        # every span made a DAG run's threads queue on it (about 0.8 µs a
+        # task). ``_lock`` guards ``_cleared`` (spans kept before the last
+        # `clear`) and ``_dropped_before`` (spans dropped before it).
+        self._kept = Tally()
         self._cleared = 0
         self._dropped_before = 0
         clock = runtime.clock
@@ -217,7 +214,7 @@ class Tracer:
         if not self.enabled:
             return
         self._finished.append(span)
-        next(self._kept)
+        self._kept.add()
         for processor in self._processors:
             try:
                 processor(span)
@@ -286,19 +283,13 @@ class Tracer:
         Exact whenever no span is finishing at the same moment.
         """
         with self._lock:
-            kept = self._kept_total() - self._cleared
+            kept = self._kept.value() - self._cleared
             return self._dropped_before + max(0, kept - self.max_spans)
 
     def clear(self) -> None:
         """Forget the finished spans kept so far."""
         with self._lock:
-            total = self._kept_total()
+            total = self._kept.value()
             self._dropped_before += max(0, total - self._cleared - self.max_spans)
             self._cleared = total
             self._finished.clear()
-
-    def _kept_total(self) -> int:
-        """Spans kept since the tracer was made (holding ``_lock``)."""
-        total = next(self._kept) - self._reads
-        self._reads += 1
-        return total
