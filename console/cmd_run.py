@@ -2,7 +2,9 @@
 
 Loads the file (or every file of the directory) into an `engine.Engine` and
 runs the workflow named by ``--workflow`` (default: every workflow that can
-be started by hand, one after the other). Load problems and failed runs make
+be started by hand, one after the other). A workflow started by bus events
+(``trigger={"on": ...}``) expects the event that starts it: a run of every
+workflow skips it, and says so; naming it with ``--workflow`` runs it. Load problems and failed runs make
 the exit code 1; success is 0; a wrong command line is 2. ``--json`` writes
 every engine event and log record as JSON lines (events to stdout, logs to
 stderr). ``--watch`` keeps the engine running, with hot reload and
@@ -71,6 +73,12 @@ class _Output:
         if self.as_json:
             self.write(json.dumps(event.to_dict(), default=repr))
 
+    def skipped(self, name: str, reason: str) -> None:
+        if self.as_json:
+            self.write(json.dumps({"type": "cli.run_skipped", "data": {"name": name, "reason": reason}}))
+        else:
+            self.write(f"{name}: skipped - {reason}")
+
     def outcome(self, name: str, ok: bool, detail: str) -> None:
         if self.as_json:
             self.write(json.dumps({"type": "cli.run_finished", "data": {"name": name, "ok": ok, "detail": detail}}))
@@ -88,10 +96,17 @@ def _targets(engine: Engine, wanted: str | None, out: _Output) -> list[str]:
         if out.load_failures:
             return []
         raise UsageError(f"no workflow {wanted!r} loaded (available: {', '.join(names) or 'none'})")
-    return [
-        n for n in names
-        if engine.definition(n).kind not in _REACTIVE or engine.definition(n).meta.start_event
-    ]
+    targets = []
+    for name in names:
+        definition = engine.definition(name)
+        if definition.kind in _REACTIVE and not definition.meta.start_event:
+            continue
+        pattern = definition.meta.event_pattern
+        if pattern is not None:
+            out.skipped(name, f"started by {pattern!r} events (run it alone with --workflow {name})")
+            continue
+        targets.append(name)
+    return targets
 
 
 def _run_one(engine: Engine, name: str, timeout: float | None, out: _Output) -> bool:

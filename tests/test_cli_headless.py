@@ -91,6 +91,41 @@ def test_run_of_a_failing_workflow_exits_one(folder, capsys):
     assert "adds: ok" in out and "explodes: FAILED" in out and "no luck" in out
 
 
+ON_EVENT_SAGA = '''
+from engine import SagaOrchestrator, run_inputs, workflow
+
+
+@workflow(name="ships", trigger={"on": "order.paid"})
+def build():
+    saga = SagaOrchestrator("ships")
+    saga.add_step("ship", lambda: run_inputs()["event"]["data"]["order"], lambda: None)
+    return saga
+'''
+
+
+def test_run_of_every_workflow_skips_one_started_by_events_and_says_so(folder, capsys):
+    root = folder(adds=OK_DAG, ships=ON_EVENT_SAGA)
+    assert main(["run", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "adds: ok" in out
+    assert "ships: skipped - started by 'order.paid' events (run it alone with --workflow ships)" in out
+
+
+def test_run_json_reports_a_skipped_workflow(folder, capsys):
+    root = folder(ships=ON_EVENT_SAGA)
+    assert main(["run", str(root), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {"type": "cli.run_skipped", "data": {
+        "name": "ships", "reason": "started by 'order.paid' events (run it alone with --workflow ships)",
+    }} in lines
+
+
+def test_run_of_a_workflow_started_by_events_named_with_workflow_runs_it(folder, capsys):
+    root = folder(ships=ON_EVENT_SAGA)
+    assert main(["run", str(root), "--workflow", "ships"]) == 1
+    assert "ships: FAILED" in capsys.readouterr().out
+
+
 def test_run_with_a_file_that_fails_to_load_exits_one(folder, capsys):
     root = folder(adds=OK_DAG, broken="import nothing_here_at_all\n")
     assert main(["run", str(root), "--workflow", "adds"]) == 1
