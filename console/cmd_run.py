@@ -4,11 +4,11 @@ Loads the file (or every file of the directory) into an `engine.Engine` and
 runs the workflow named by ``--workflow`` (default: every workflow that can
 be started by hand, one after the other). A workflow started by bus events
 (``trigger={"on": ...}``) expects the event that starts it: a run of every
-workflow skips it, and says so; naming it with ``--workflow`` runs it. Load problems and failed runs make
-the exit code 1; success is 0; a wrong command line is 2. ``--json`` writes
-every engine event and log record as JSON lines (events to stdout, logs to
-stderr). ``--watch`` keeps the engine running, with hot reload and
-schedules, until interrupted.
+workflow skips it, and says so; naming it with ``--workflow`` runs it. Load
+problems and failed runs make the exit code 1; success is 0; a wrong command
+line is 2. ``--json`` writes every engine event and log record as JSON lines
+(events to stdout, logs to stderr). ``--watch`` keeps the engine running,
+with hot reload and schedules, until interrupted.
 """
 
 from __future__ import annotations

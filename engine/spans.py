@@ -263,14 +263,6 @@ class Span:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the span (the data of ``span.finished``)."""
         end = self.end_time
-        attributes = self.attributes
-        primitive = _PRIMITIVE_TYPES
-        for value in attributes.values():
-            if value.__class__ not in primitive:
-                attributes = _json_attributes(attributes)
-                break
-        else:
-            attributes = attributes.copy()
         events = self.events
         links = self.links
         return {
@@ -284,7 +276,7 @@ class Span:
             "duration": None if end is None else end - self.start_time,
             "status": self.status,
             "status_message": self.status_message,
-            "attributes": attributes,
+            "attributes": _json_attributes(self.attributes),
             "events": [e.to_dict() for e in events] if events else [],
             "links": [link.to_dict() for link in links] if links else [],
             "run_id": self.run_id,

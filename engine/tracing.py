@@ -15,8 +15,8 @@ Fixed and added:
   letter's span links to the original trace).
 * A finished span is published on the runtime's bus as ``span.finished``
   (data: a `SpanData`, a read-only mapping of `Span.to_dict`'s content
-  read from the span when asked) and handed to the tracer's span processors (the
-  OpenTelemetry export, `engine.otel`). The tracer keeps the most recent
+  read from the span when asked) and handed to the tracer's span processors
+  (the OpenTelemetry export, `engine.otel`). The tracer keeps the most recent
   finished spans in a bounded buffer.
 * The current run id lives in a ContextVar too (`current_run_id`,
   `run_scope`), so spans, events and log records made anywhere inside a run
