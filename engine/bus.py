@@ -3,8 +3,12 @@
 Design, and which lock guards what:
 
 * Subscriptions live in copy-on-write tuples. ``_lock`` guards writers
-  (subscribe, unsubscribe) and the per-type dispatch cache; ``publish`` reads
-  the current tuples without taking any lock.
+  (subscribe, unsubscribe), the per-type routes (the handlers an event type
+  reaches, cached) and the per-type counts; ``publish`` reads the current
+  tuples without taking any lock.
+* Every event published (not replayed) is counted by type, with a lock-free
+  `engine.tally.Tally` per type (`published_counts`): the built-in metrics'
+  ``events_total`` reads these instead of handling every event.
 * Delivery is breadth-first per publishing thread: each thread owns a FIFO
   of pending events (thread-local). An event published from inside a handler
   is appended to that FIFO and delivered after the current event has reached
@@ -16,6 +20,11 @@ Design, and which lock guards what:
   bounded `AsyncSubscription` queue (`engine.bus_async`) to a dispatcher
   thread of its own, with a stated overflow policy, so publishers never wait
   for it.
+* A subscriber that derives something from every event (the metrics) asks
+  for ``mode="batch"``: each event costs its publisher one ``deque.append``
+  into a `BatchSubscription` (`engine.bus_batch`), and the queued events
+  reach the handler as one list every ``FLUSH_EVERY`` events published
+  (counted lock-free with ``_ticks``) and on `drain`.
 * The in-memory event store is a bounded deque that publishers append to
   without a lock (a lock taken for every event by every worker of a DAG
   run made them queue on it). Each append is counted by two lock-free
@@ -32,6 +41,7 @@ and `OverflowPolicy` stay importable from here.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -39,6 +49,7 @@ from collections import deque
 from typing import Any, Callable, Literal
 
 from .bus_async import AsyncSubscription, OverflowPolicy
+from .bus_batch import FLUSH_MASK, BatchSubscription
 from .bus_errors import SubscriptionError
 from .errors import FlowError
 from .events import Event
@@ -91,7 +102,10 @@ class EventBus:
         self._store_lock = threading.Lock()
         self._lock = threading.Lock()
         self._patterns: dict[str, tuple[Handler, ...]] = {}
-        self._cache: dict[str, tuple[Handler, ...]] = {}
+        self._routes: dict[str, tuple[tuple[Handler, ...], Callable[[], Any]]] = {}
+        self._counts: dict[str, Tally] = {}
+        self._batches: tuple[BatchSubscription, ...] = ()
+        self._ticks = itertools.count(1)
         self._local = threading.local()
 
     # -- subscriptions -------------------------------------------------
@@ -107,7 +121,7 @@ class EventBus:
         event_type: str,
         handler: Handler,
         *,
-        mode: Literal["sync", "async"] = "sync",
+        mode: Literal["sync", "async", "batch"] = "sync",
         queue_size: int = 10_000,
         overflow: OverflowPolicy = "drop_oldest",
     ) -> Handler:
@@ -116,20 +130,26 @@ class EventBus:
         With ``mode="async"`` the handler runs on a dispatcher thread behind
         a bounded queue (see `AsyncSubscription`); the returned object is the
         `AsyncSubscription`, which also reports ``dropped`` and ``pending``.
+        With ``mode="batch"`` the handler is called with lists of events
+        (see `BatchSubscription`, which is returned).
         """
         if not isinstance(event_type, str) or not event_type:
             raise SubscriptionError(f"event pattern must be a non-empty string, got {event_type!r}")
         if not callable(handler):
             raise SubscriptionError(f"handler for {event_type!r} is not callable: {handler!r}")
-        if mode not in ("sync", "async"):
-            raise SubscriptionError(f"unknown delivery mode {mode!r} (use 'sync' or 'async')")
+        if mode not in ("sync", "async", "batch"):
+            raise SubscriptionError(f"unknown delivery mode {mode!r} (use 'sync', 'async' or 'batch')")
         target: Handler = handler
+        name = getattr(handler, "__qualname__", type(handler).__name__)
         if mode == "async":
-            name = getattr(handler, "__qualname__", type(handler).__name__)
             target = AsyncSubscription(self, handler, queue_size, overflow, name)
+        elif mode == "batch":
+            target = BatchSubscription(self, handler, name)
         with self._lock:
             self._patterns[event_type] = self._patterns.get(event_type, ()) + (target,)
-            self._cache = {}
+            if isinstance(target, BatchSubscription):
+                self._batches = self._batches + (target,)
+            self._routes = {}
         return target
 
     def unsubscribe(self, event_type: str, handler: Handler) -> bool:
@@ -146,7 +166,7 @@ class EventBus:
                     # == rather than `is`: each access to a bound method
                     # (``seen.append``) builds a new, equal object.
                     if h == handler
-                    or (isinstance(h, AsyncSubscription) and h.handler == handler)
+                    or (isinstance(h, (AsyncSubscription, BatchSubscription)) and h.handler == handler)
                 ),
                 None,
             )
@@ -158,21 +178,37 @@ class EventBus:
                 self._patterns[event_type] = remaining
             else:
                 del self._patterns[event_type]
-            self._cache = {}
+            if isinstance(removed, BatchSubscription):
+                self._batches = tuple(b for b in self._batches if b is not removed)
+            self._routes = {}
         if isinstance(removed, AsyncSubscription):
             removed.close()
+        elif isinstance(removed, BatchSubscription):
+            removed.flush()  # what it queued before it left still reaches it
         return True
 
-    def _handlers_for(self, event_type: str) -> tuple[Handler, ...]:
+    def _route(self, event_type: str) -> tuple[tuple[Handler, ...], Callable[[], Any]]:
+        """The handlers ``event_type`` reaches and the add of its count (cached)."""
         with self._lock:
             found: tuple[Handler, ...] = ()
             for pattern, hs in self._patterns.items():
                 if pattern == event_type or (
                     pattern.endswith("*") and event_type.startswith(pattern[:-1])
                 ):
-                    found = found + hs
-            self._cache[event_type] = found
-        return found
+                    found = found + tuple(
+                        h.append if isinstance(h, BatchSubscription) else h for h in hs
+                    )
+            count = self._counts.get(event_type)
+            if count is None:
+                count = self._counts[event_type] = Tally()
+            route = self._routes[event_type] = (found, count.add)
+        return route
+
+    def published_counts(self) -> dict[str, int]:
+        """How many events of each type have been published (replays not counted)."""
+        with self._lock:
+            counts = list(self._counts.items())
+        return {etype: n for etype, count in counts if (n := count.value())}
 
     # -- publishing ----------------------------------------------------
 
@@ -187,10 +223,15 @@ class EventBus:
             state = self._local.state
         except AttributeError:
             state = self._init_thread()
-        if self.enable_event_sourcing and not state.replaying:
-            self._begun.add()
-            self.event_store.append(event)
-            self._ended.add()
+        route = self._routes.get(event.type)
+        if route is None:
+            route = self._route(event.type)
+        if not state.replaying:
+            route[1]()
+            if self.enable_event_sourcing:
+                self._begun.add()
+                self.event_store.append(event)
+                self._ended.add()
         if state.dispatching:
             state.pending.append(event)
             return
@@ -198,14 +239,13 @@ class EventBus:
         # delivered straight away; only a cascade goes through the FIFO.
         state.dispatching = True
         try:
-            handlers = self._cache.get(event.type)
-            if handlers is None:
-                handlers = self._handlers_for(event.type)
-            for handler in handlers:
+            for handler in route[0]:
                 try:
                     handler(event)
                 except Exception as exc:  # noqa: BLE001 - reported as an event
                     self._report_handler_error(handler, event, exc)
+            if self._batches and not next(self._ticks) & FLUSH_MASK:
+                self._flush_batches()
             if state.pending:
                 self._dispatch(state.pending)
         finally:
@@ -234,17 +274,24 @@ class EventBus:
 
     def _dispatch(self, pending: deque[Event]) -> None:
         popleft = pending.popleft
-        handlers_for = self._handlers_for
         while pending:
             event = popleft()
-            handlers = self._cache.get(event.type)
-            if handlers is None:
-                handlers = handlers_for(event.type)
-            for handler in handlers:
+            route = self._routes.get(event.type)
+            if route is None:
+                route = self._route(event.type)
+            for handler in route[0]:
                 try:
                     handler(event)
                 except Exception as exc:  # noqa: BLE001 - reported as an event
                     self._report_handler_error(handler, event, exc)
+            if self._batches and not next(self._ticks) & FLUSH_MASK:
+                self._flush_batches()
+
+    def _flush_batches(self) -> None:
+        # A publisher's flush: one that finds another thread flushing leaves
+        # the events to it rather than wait.
+        for subscription in self._batches:
+            subscription.flush(wait=False)
 
     def _report_handler_error(self, handler: Handler, event: Event, exc: Exception) -> None:
         name = getattr(handler, "__qualname__", None) or type(handler).__name__
@@ -319,10 +366,14 @@ class EventBus:
             ]
 
     def drain(self, timeout: float | None = 5.0) -> bool:
-        """Wait until every asynchronous subscriber has caught up."""
+        """Deliver the queued batches; wait until every asynchronous subscriber has caught up."""
+        for batch in self._batches:
+            batch.flush()
         return all(sub.drain(timeout) for sub in self.async_subscriptions())
 
     def close(self) -> None:
-        """Stop every asynchronous dispatcher thread after it delivers its queue."""
+        """Deliver the queued batches; stop every asynchronous dispatcher after it delivers its queue."""
+        for batch in self._batches:
+            batch.flush()
         for sub in self.async_subscriptions():
             sub.close()

@@ -29,22 +29,29 @@ failed}_total{workflow}``
 ``pool_busy_workers``)            `WorkerPool` also sets ``pool.queue_depth{pool,worker}``
                                   and ``pool.busy_workers{pool}`` gauges itself
 ``handler_errors_total``          ``handler.error``
-``events_total{type}``            every event; ``events_per_second`` is the rate over
-                                  the latest window of at least one second of the
-                                  runtime's clock (updated by the first event after it)
+``events_total{type}``            every event, as the bus counts them
+                                  (`EventBus.published_counts`); ``events_per_second``
+                                  is the rate over the latest window of at least one
+                                  second of the runtime's clock (closed by the first
+                                  batch of task events or read after it)
 ================================  =======================================================
 
 Task counters are labelled by workflow only, not by task, so a generated DAG
 of ten thousand tasks makes one series, not ten thousand; pass
 ``per_task=True`` to label task durations by task as well.
 
-A publisher only appends its event to ``_inbox`` (a deque: appends need no
-lock); the events become metrics in batches, grouped by type, on whichever
-thread drains: a publisher when ``BATCH`` events are queued or the
-events-per-second window has closed, or a reader, since the collector
-drains before every read (so what is read is never stale). ``_drain_lock``
-lets one thread drain at a time, in queue order; ``_lock`` guards the
-events-per-second window and the breaker rejection counts already reported.
+Only the types something is derived from are subscribed to, each with a
+batch subscription (`engine.bus_batch`): a publisher pays one
+``deque.append`` per such event, and nothing for any other type (a
+``span.finished``, a ``log.record``, an application's own events), since
+``events_total`` comes from the bus's own counts. Task events, the frequent
+ones, become metrics a list at a time with C-level tools
+(`collections.Counter`, `operator.itemgetter`), on whichever thread flushes
+them: a publisher every ``FLUSH_EVERY`` events, or a reader, since the
+collector drains before every read (so what is read is never stale). Each
+subscription lets one thread flush at a time, in publishing order;
+``_lock`` guards the events-per-second window, the bus counts already
+reported and the breaker rejection counts already reported.
 The series handles are cached in dicts whose single-key operations are
 atomic under the GIL; two threads racing to cache the same series get the
 same handle from the collector. The metrics collector guards its own series.
@@ -55,12 +62,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .clock import SystemClock
 from .engine_metrics_help import HELP
 from .engine_metrics_resilience import PREFIX, ResilienceMetrics
+from .engine_metrics_runs import RunMetrics, _not_replayed
 from .events import Event
 
 if TYPE_CHECKING:
@@ -69,11 +76,15 @@ if TYPE_CHECKING:
 
 _attach_lock = threading.Lock()
 _UNHANDLED: Any = object()
-# Queued events drained at once (see `EngineMetrics.__call__`).
-BATCH = 1024
+# The patterns of the infrequent types metrics are derived from, each
+# handled one event at a time (`EngineMetrics._each`).
+_PATTERNS = (
+    "run.*", "task.failed", "task.retrying", "retry.scheduled", "dlq.*", "breaker.*", "pool.*",
+    "handler.error",
+)
 
 
-class EngineMetrics(ResilienceMetrics):
+class EngineMetrics(RunMetrics, ResilienceMetrics):
     """The subscriber that derives the built-in metrics; see the module doc."""
 
     def __init__(
@@ -116,88 +127,90 @@ class EngineMetrics(ResilienceMetrics):
             "dlq.evicted": self._dlq_evicted,
             "breaker.rejected": self._breaker_rejected,
             "handler.error": self._handler_error,
-            # Frequent types with nothing to derive beyond the event count.
-            "span.finished": None,
-            "log.record": None,
         }
         # Types frequent enough to be handled a batch at a time.
         self._grouped: dict[str, Callable[[list[Event]], None]] = {
             "task.started": self._tasks_started,
             "task.completed": self._tasks_completed,
         }
-        self._inbox: deque[Event] = deque()
-        self._drain_lock = threading.Lock()
         for name, text in HELP.items():
             self.metrics.describe(PREFIX + name, text)
-        self._subscription: Any = None
+        self._subscriptions: list[tuple[str, Any]] = []
+        self._published_seen: dict[str, int] = {}
 
     def attach(self) -> EngineMetrics:
         """Start deriving metrics from the runtime's bus (once)."""
-        if self._subscription is None:
-            # A bound method: the bus calls it for every event, and calling an
-            # instance through __call__ costs twice as much.
-            self._subscription = self.runtime.bus.subscribe("*", self._enqueue)
+        if not self._subscriptions:
+            bus = self.runtime.bus
+            with self._lock:
+                self._published_seen = bus.published_counts()
+            handlers = [(etype, self._batch_of(handle)) for etype, handle in self._grouped.items()]
+            handlers += [(pattern, self._each) for pattern in _PATTERNS]
+            self._subscriptions = [
+                (pattern, bus.subscribe(pattern, handle, mode="batch")) for pattern, handle in handlers
+            ]
             self.metrics.add_pending_source(self.drain)
             self.metrics.add_collect_hook(self._read_breakers)
         return self
 
     @property
     def attached(self) -> bool:
-        return self._subscription is not None
+        return bool(self._subscriptions)
 
     def detach(self) -> None:
         """Stop deriving metrics; the values so far stay."""
-        if self._subscription is not None:
-            self.runtime.bus.unsubscribe("*", self._subscription)
-            self.drain()
+        if self._subscriptions:
+            # Unsubscribing hands over what each subscription still holds.
+            for pattern, subscription in self._subscriptions:
+                self.runtime.bus.unsubscribe(pattern, subscription)
+            self._sync_counts()
+            self._subscriptions = []
             self.metrics.remove_pending_source(self.drain)
             self.metrics.remove_collect_hook(self._read_breakers)
-            self._subscription = None
 
-    def _enqueue(self, event: Event) -> None:
-        """The bus subscriber: queue ``event``; `drain` turns the queue into metrics.
+    def _batch_of(self, handle: Callable[[list[Event]], None]) -> Callable[[list[Event]], None]:
+        def batch(events: list[Event]) -> None:
+            handle(_not_replayed(events))
+            if self._monotonic() >= self._next_roll:
+                self._sync_counts()
+                self._roll(self._monotonic())
 
-        Queuing is all a publisher pays for most events (an append); the
-        queue is drained in batches, grouped by type, when it holds
-        ``BATCH`` events, when the events-per-second window closes, and
-        before any read of the metrics.
-        """
-        given = event._given
-        if given is not None and given[2]:
-            return  # a replay redelivers events already counted when they happened
-        inbox = self._inbox
-        inbox.append(event)
-        if len(inbox) >= BATCH or self._monotonic() >= self._next_roll:
-            self.drain(wait=False)
+        batch.__qualname__ = handle.__qualname__
+        return batch
 
-    __call__ = _enqueue
+    def _each(self, events: list[Event]) -> None:
+        """The batch handler of the infrequent types: one event at a time."""
+        for event in _not_replayed(events):
+            self._derive(event)
 
-    def drain(self, wait: bool = True) -> None:
-        """Derive metrics from every queued event.
-
-        One thread drains at a time; a publisher that finds a drain under
-        way leaves its events to the next one (``wait=False``), a reader
-        waits for it and then drains the rest.
-        """
-        lock = self._drain_lock
-        if not lock.acquire(blocking=wait):
-            return
-        try:
-            inbox = self._inbox
-            batch = [inbox.popleft() for _ in range(len(inbox))]
-            if not batch:
-                return
+    def drain(self) -> None:
+        """Derive metrics from every event published so far (the collector's reads call it)."""
+        for _, subscription in self._subscriptions:
+            subscription.flush()
+        if self._subscriptions:
+            self._sync_counts()
             now = self._monotonic()
             if now >= self._next_roll:
-                # The window closes at the last event queued: the rate counts
-                # the events before it, as if each event were counted at once.
-                self._count(batch[:-1])
                 self._roll(now)
-                self._count(batch[-1:])
-            else:
-                self._count(batch)
-        finally:
-            lock.release()
+
+    def _sync_counts(self) -> None:
+        # Adds what the bus has counted since the last look to events_total.
+        with self._lock:
+            counts = self.runtime.bus.published_counts()
+            seen, self._published_seen = self._published_seen, counts
+        for etype, n in counts.items():
+            new = n - seen.get(etype, 0)
+            if new > 0:
+                self._add_events(etype, new)
+
+    def _add_events(self, etype: str, n: int) -> None:
+        counter = self._event_counters.get(etype)
+        if counter is None:
+            counter = self._event_counters[etype] = self.metrics.counter_series(
+                PREFIX + "events", {"type": etype}
+            )
+        with counter._lock:
+            counter.value += n
 
     def observe(self, event: Event) -> None:
         """Derive metrics from one event now (replayed or not).
@@ -209,40 +222,24 @@ class EngineMetrics(ResilienceMetrics):
         now = event.ts if self.event_time else self._monotonic()
         if now >= self._next_roll:
             self._roll(now)
-        self._count([event])
+        self._add_events(event.type, 1)
+        grouped = self._grouped.get(event.type)
+        if grouped is not None:
+            grouped([event])
+        else:
+            self._derive(event)
 
-    def _count(self, events: list[Event]) -> None:
-        by_type: dict[str, list[Event]] = {}
-        for event in events:
-            group = by_type.get(event.type)
-            if group is None:
-                by_type[event.type] = [event]
+    def _derive(self, event: Event) -> None:
+        etype = event.type
+        handler = self._handlers.get(etype, _UNHANDLED)
+        if handler is _UNHANDLED:
+            if etype.startswith("breaker."):
+                handler = self._breaker_state
+            elif etype.startswith("pool."):
+                handler = self._pool
             else:
-                group.append(event)
-        for etype, group in by_type.items():
-            counter = self._event_counters.get(etype)
-            if counter is None:
-                counter = self._event_counters[etype] = self.metrics.counter_series(
-                    PREFIX + "events", {"type": etype}
-                )
-            with counter._lock:
-                counter.value += len(group)
-            grouped = self._grouped.get(etype)
-            if grouped is not None:
-                grouped(group)
-                continue
-            handler = self._handlers.get(etype, _UNHANDLED)
-            if handler is _UNHANDLED:
-                if etype.startswith("breaker."):
-                    handler = self._breaker_state
-                elif etype.startswith("pool."):
-                    handler = self._pool
-                else:
-                    continue
-            elif handler is None:
-                continue
-            for event in group:
-                handler(event)
+                return
+        handler(event)
 
     def _roll(self, now: float) -> None:
         # Once a second: the rate is the events counted since the last roll
@@ -256,100 +253,6 @@ class EngineMetrics(ResilienceMetrics):
             self._next_roll = now + 1.0
         if last_time is not None and now > last_time:
             self.metrics.gauge(PREFIX + "events_per_second", (total - last_total) / (now - last_time))
-
-    def _handle(self, kind: str, metric: str, event: Event, extra: str = "") -> Any:
-        workflow = event.workflow or event.data.get("workflow") or ""
-        key = (metric, workflow, extra)
-        found = self._series.get(key)
-        if found is None:
-            labels = {"workflow": workflow}
-            if kind == "histogram":
-                labels["outcome"] = extra.partition("/")[0]
-                if self.per_task:
-                    labels["task"] = extra.partition("/")[2]
-            found = self._series[key] = getattr(self.metrics, f"{kind}_series")(PREFIX + metric, labels)
-        return found
-
-    # -- runs and tasks ----------------------------------------------------
-
-    def _run_started(self, event: Event) -> None:
-        self._handle("counter", "runs_started", event).inc()
-        self._handle("gauge", "runs_active", event).add(1)
-
-    def _run_finished(self, event: Event, outcome: str) -> None:
-        self._handle("counter", f"runs_{outcome}", event).inc()
-        self._handle("gauge", "runs_active", event).add(-1)
-        duration = event.data.get("duration")
-        if duration.__class__ in (int, float):
-            self._handle("histogram", "run_duration_seconds", event, outcome).record(duration)
-
-    def _run_completed(self, event: Event) -> None:
-        self._run_finished(event, "completed")
-
-    def _run_failed(self, event: Event) -> None:
-        self._run_finished(event, "failed")
-
-    def _tasks_started(self, events: list[Event]) -> None:
-        for workflow, n in _by_workflow(events).items():
-            counter = self._started_by_workflow.get(workflow)
-            if counter is None:
-                counter = self._started_by_workflow[workflow] = self.metrics.counter_series(
-                    PREFIX + "tasks_started", {"workflow": workflow}
-                )
-            with counter._lock:
-                counter.value += n
-
-    def _task_finished(self, event: Event, outcome: str) -> None:
-        self._handle("counter", f"tasks_{outcome}", event).inc()
-        duration = event.data.get("duration")
-        if duration.__class__ in (int, float):
-            extra = f"{outcome}/{event.data.get('task', '')}" if self.per_task else outcome
-            self._handle("histogram", "task_duration_seconds", event, extra).record(duration)
-
-    def _tasks_completed(self, events: list[Event]) -> None:
-        if self.per_task:
-            for event in events:
-                self._task_finished(event, "completed")
-            return
-        durations: dict[str, list[float]] = {}
-        counts: dict[str, int] = {}
-        for event in events:
-            data = event.data
-            duration = data.get("duration")
-            workflow = event.workflow or data.get("workflow") or ""
-            found = durations.get(workflow)
-            if found is None:
-                found = durations[workflow] = []
-            counts[workflow] = counts.get(workflow, 0) + 1
-            if duration.__class__ in (int, float):
-                found.append(duration)
-        for workflow, values in durations.items():
-            cells = self._completed_by_workflow.get(workflow)
-            if cells is None:
-                labels = {"workflow": workflow}
-                cells = self._completed_by_workflow[workflow] = (
-                    self.metrics.counter_series(PREFIX + "tasks_completed", labels),
-                    self.metrics.histogram_series(
-                        PREFIX + "task_duration_seconds", {"workflow": workflow, "outcome": "completed"}
-                    ),
-                )
-            counter, histogram = cells
-            with counter._lock:
-                counter.value += counts[workflow]
-            histogram.record_many(values)
-
-    def _task_failed(self, event: Event) -> None:
-        self._task_finished(event, "failed")
-
-    def _retry(self, event: Event) -> None:
-        self._handle("counter", "retries", event).inc()
-
-def _by_workflow(events: list[Event]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for event in events:
-        workflow = event.workflow or event.data.get("workflow") or ""
-        counts[workflow] = counts.get(workflow, 0) + 1
-    return counts
 
 
 def attach_engine_metrics(

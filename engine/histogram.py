@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter, deque
+from itertools import accumulate, repeat
+from operator import truediv
 from typing import Any, Iterator
 
 from .errors import FlowError
@@ -120,21 +123,26 @@ class Histogram:
             clean = values  # the usual batch: every value a finite float, checked in C
         else:
             clean = [_finite(value) for value in values]
-        log, ceil, log_gamma = math.log, math.ceil, self._log_gamma
-        positive = [ceil(log(v) / log_gamma) for v in clean if v > MIN_INDEXABLE]
-        negative = [ceil(log(-v) / log_gamma) for v in clean if v < -MIN_INDEXABLE]
+        log_gamma = self._log_gamma
+        low, high = min(clean), max(clean)
+        if low > MIN_INDEXABLE:
+            # The usual batch (durations): every key computed and counted in C.
+            positive = Counter(map(math.ceil, map(truediv, map(math.log, clean), repeat(log_gamma))))
+            negative: Counter[int] = Counter()
+        else:
+            positive = Counter(math.ceil(math.log(v) / log_gamma) for v in clean if v > MIN_INDEXABLE)
+            negative = Counter(math.ceil(math.log(-v) / log_gamma) for v in clean if v < -MIN_INDEXABLE)
         with self._lock:
             self._count += len(clean)
-            total = self._sum
-            for value in clean:
-                total += value  # one by one, as `record` adds (sum() may round differently)
-            self._sum = total
-            self._min = min(self._min, min(clean))
-            self._max = max(self._max, max(clean))
-            self._zero += len(clean) - len(positive) - len(negative)
-            for store, keys in ((self._positive, positive), (self._negative, negative)):
-                for key in keys:
-                    store[key] = store.get(key, 0) + 1
+            # Added one by one, as `record` adds: sum() rounds differently on
+            # Python 3.12 and later.
+            self._sum = deque(accumulate(clean, initial=self._sum), maxlen=1)[0]
+            self._min = min(self._min, low)
+            self._max = max(self._max, high)
+            self._zero += len(clean) - positive.total() - negative.total()
+            for store, counts in ((self._positive, positive), (self._negative, negative)):
+                for key, n in counts.items():
+                    store[key] = store.get(key, 0) + n
                 while len(store) > self.max_buckets:
                     self._collapse(store)
 

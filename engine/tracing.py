@@ -14,8 +14,9 @@ Fixed and added:
   exception with its type and message) and ``links`` (`Link`: a replayed dead
   letter's span links to the original trace).
 * A finished span is published on the runtime's bus as ``span.finished``
-  (data: a `SpanData`, a read-only mapping of `Span.to_dict`'s content
-  read from the span when asked) and handed to the tracer's span processors
+  (a `engine.span_data.SpanFinished` event; data: a `SpanData`, a
+  read-only mapping of `Span.to_dict`'s content read from the span when
+  asked) and handed to the tracer's span processors
   (the OpenTelemetry export, `engine.otel`). The tracer keeps the most recent
   finished spans in a bounded buffer.
 * The current run id lives in a ContextVar too (`current_run_id`,
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .clock import SystemClock
 from .events import correlated_event
-from .span_data import SpanData
+from .span_data import SpanFinished
 from .spans import _NONE, Link, Span, SpanEvent, TracingError
 from .tally import Tally
 from .trace_context import (
@@ -222,7 +223,7 @@ class Tracer:
                 _log.exception("span processor %r failed on span %s", processor, span.span_id)
         if self.publish:
             self._bus.publish(correlated_event(
-                SPAN_FINISHED, SpanData(span), (span.workflow, span.run_id, span.trace_id, span.span_id)
+                SPAN_FINISHED, span, (span.workflow, span.run_id, span.trace_id, span.span_id), SpanFinished
             ))
 
     # -- processors -------------------------------------------------------

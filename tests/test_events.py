@@ -61,3 +61,17 @@ def test_to_dict_is_json_ready() -> None:
     event = Event("x", {"k": [1, 2]}, workflow="w")
     decoded = json.loads(json.dumps(event.to_dict()))
     assert decoded["type"] == "x" and decoded["data"] == {"k": [1, 2]} and decoded["workflow"] == "w"
+
+
+def test_an_event_made_on_the_engines_fast_path_is_a_frozen_event_like_any_other() -> None:
+    from engine.events import correlated_event
+
+    fast = correlated_event("task.started", {"task": "t"}, ("etl", "r1", "ab" * 16, "cd" * 8))
+    slow = Event("task.started", {"task": "t"}, workflow="etl", run_id="r1", trace_id="ab" * 16, span_id="cd" * 8)
+    assert type(fast) is Event
+    assert fast.to_dict() | {"id": None, "seq": None, "timestamp": None, "ts": None} == (
+        slow.to_dict() | {"id": None, "seq": None, "timestamp": None, "ts": None}
+    )
+    assert fast.seq < slow.seq
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.type = "y"  # type: ignore[misc]

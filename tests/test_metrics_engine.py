@@ -124,15 +124,19 @@ def test_replayed_events_are_not_counted_again(runtime: Runtime, engine_metrics)
     assert runtime.metrics.counter_value(P + "tasks_started", {"workflow": "etl"}) == 1
 
 
-def test_events_per_second_over_the_last_second(runtime: Runtime, clock: FakeClock, engine_metrics) -> None:
-    for _ in range(9):
+def test_events_per_second_is_the_rate_over_a_window_of_at_least_a_second(
+    runtime: Runtime, clock: FakeClock, engine_metrics
+) -> None:
+    rate = P + "events_per_second"
+    for _ in range(5):
+        publish(runtime, "tick")
+    assert runtime.metrics.gauge_value(rate) is None  # the first read opens the window
+    for _ in range(10):
         publish(runtime, "tick")
     clock.advance(0.5)
-    publish(runtime, "tick")
-    assert runtime.metrics.gauge_value(P + "events_per_second") is None
+    assert runtime.metrics.gauge_value(rate) is None
     clock.advance(0.5)
-    publish(runtime, "tick")
-    assert runtime.metrics.gauge_value(P + "events_per_second") == pytest.approx(10.0)
+    assert runtime.metrics.gauge_value(rate) == pytest.approx(10.0)
 
 
 def test_handler_errors_are_counted(runtime: Runtime, engine_metrics) -> None:
@@ -208,16 +212,31 @@ def test_breaker_rejections_and_state_are_read_from_the_breakers(runtime: Runtim
     assert runtime.metrics.gauge_value(P + "breaker_state", labels) == 2
 
 
-def test_publishers_only_queue_events_until_a_batch_is_full(runtime: Runtime, engine_metrics) -> None:
-    from engine.engine_metrics import BATCH
+def test_task_events_wait_in_a_batch_until_the_metrics_are_read(runtime: Runtime, engine_metrics) -> None:
+    started = dict(engine_metrics._subscriptions)["task.started"]
+    publish(runtime, "task.started")
+    assert started.pending == 1
+    assert runtime.metrics.counter_value(P + "tasks_started", {"workflow": "etl"}) == 1
+    assert started.pending == 0
 
-    publish(runtime, "tick")  # the first event opens the events-per-second window
-    for _ in range(BATCH - 2):
-        publish(runtime, "tick")
-    assert len(engine_metrics._inbox) == BATCH - 2
+
+def test_events_nothing_is_derived_from_are_counted_without_reaching_the_metrics(
+    runtime: Runtime, engine_metrics
+) -> None:
+    publish(runtime, "span.finished")
+    publish(runtime, "log.record")
+    assert all(subscription.pending == 0 for _, subscription in engine_metrics._subscriptions)
+    assert runtime.metrics.counter_value(P + "events", {"type": "span.finished"}) == 1
+    assert runtime.metrics.counter_value(P + "events", {"type": "log.record"}) == 1
+
+
+def test_events_published_before_the_metrics_attach_are_not_counted(runtime: Runtime) -> None:
+    collector = MetricsCollector(runtime, engine_metrics=False)
     publish(runtime, "tick")
+    subscriber = attach_engine_metrics(runtime, collector)
     publish(runtime, "tick")
-    assert len(engine_metrics._inbox) < BATCH - 2
+    assert collector.counter_value(P + "events", {"type": "tick"}) == 1
+    subscriber.detach()
 
 
 def test_a_read_sees_every_event_published_before_it(runtime: Runtime, engine_metrics) -> None:

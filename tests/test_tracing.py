@@ -195,6 +195,27 @@ def test_span_finished_data_pickles_copies_and_encodes_as_a_plain_dict(tracer: T
     assert json.loads(json.dumps(finished[0].to_dict()))["data"] == json.loads(json.dumps(span.to_dict()))
 
 
+def test_a_span_finished_event_pickles_and_copies_as_a_plain_event_with_the_span_dict(
+    tracer: Tracer, finished: list
+) -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    from engine import Event
+
+    with tracer.start_span("task", {"workflow": "etl"}) as span:
+        pass
+    event = finished[0]
+    assert isinstance(event, Event) and dataclasses.is_dataclass(event) and not hasattr(event, "__dict__")
+    for twin in (pickle.loads(pickle.dumps(event)), copy.copy(event), copy.deepcopy(event)):
+        assert type(twin) is Event and twin == event
+        assert (twin.type, twin.seq, twin.ts, twin.span_id) == (event.type, event.seq, event.ts, span.span_id)
+        assert type(twin.data) is dict and twin.data == span.to_dict()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.data = {}  # type: ignore[misc]
+
+
 def test_workflow_is_inherited_from_the_parent_span(tracer: Tracer) -> None:
     with tracer.start_span("run", {"workflow": "etl"}):
         with tracer.start_span("task") as task:
