@@ -20,8 +20,8 @@ Design, and which lock guards what:
   bounded `AsyncSubscription` queue (`engine.bus_async`) to a dispatcher
   thread of its own, with a stated overflow policy, so publishers never wait
   for it.
-* A subscriber that derives something from every event (the metrics) asks
-  for ``mode="batch"``: each event costs its publisher one ``deque.append``
+* A subscriber that aggregates what it gets (the metrics) asks for
+  ``mode="batch"``: each event costs its publisher one ``deque.append``
   into a `BatchSubscription` (`engine.bus_batch`), and the queued events
   reach the handler as one list every ``FLUSH_EVERY`` events published
   (counted lock-free with ``_ticks``) and on `drain`.

@@ -204,13 +204,7 @@ class EngineMetrics(RunMetrics, ResilienceMetrics):
                 self._add_events(etype, new)
 
     def _add_events(self, etype: str, n: int) -> None:
-        counter = self._event_counters.get(etype)
-        if counter is None:
-            counter = self._event_counters[etype] = self.metrics.counter_series(
-                PREFIX + "events", {"type": etype}
-            )
-        with counter._lock:
-            counter.value += n
+        self._count_into(self._event_counters, "events", "type", etype, n)
 
     def observe(self, event: Event) -> None:
         """Derive metrics from one event now (replayed or not).

@@ -40,6 +40,14 @@ class RunMetrics:
     _started_by_workflow: dict[str, Any]
     _completed_by_workflow: dict[str, Any]
 
+    def _count_into(self, cache: dict[str, Any], metric: str, label: str, value: str, n: int) -> None:
+        """Add ``n`` to the counter ``metric{label=value}``, its handle cached in ``cache`` by value."""
+        counter = cache.get(value)
+        if counter is None:
+            counter = cache[value] = self.metrics.counter_series(PREFIX + metric, {label: value})
+        with counter._lock:
+            counter.value += n
+
     def _handle(self, kind: str, metric: str, event: Event, extra: str = "") -> Any:
         workflow = event.workflow or event.data.get("workflow") or ""
         key = (metric, workflow, extra)
@@ -72,13 +80,7 @@ class RunMetrics:
 
     def _tasks_started(self, events: list[Event]) -> None:
         for workflow, n in _workflows(events)[1].items():
-            counter = self._started_by_workflow.get(workflow)
-            if counter is None:
-                counter = self._started_by_workflow[workflow] = self.metrics.counter_series(
-                    PREFIX + "tasks_started", {"workflow": workflow}
-                )
-            with counter._lock:
-                counter.value += n
+            self._count_into(self._started_by_workflow, "tasks_started", "workflow", workflow, n)
 
     def _task_finished(self, event: Event, outcome: str) -> None:
         self._handle("counter", f"tasks_{outcome}", event).inc()

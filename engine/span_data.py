@@ -126,8 +126,7 @@ class SpanFinished(Event):
         return SpanData(_span_of(self))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        g = self._given
-        return (_plain_event, (self.type, self.data.to_dict(), self.seq, self.ts, self._correlation, g))
+        return (_plain_event, (self.type, self.data.to_dict(), self.seq, self.ts, self._correlation, self._given))
 
 
 def _plain_event(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from engine import Event, EventBus
 from engine.bus_batch import FLUSH_EVERY, BatchSubscription
@@ -70,11 +70,8 @@ def test_a_batch_subscriber_gets_every_event_of_many_publishing_threads_once() -
         for i in range(3 * FLUSH_EVERY):
             bus.publish(Event("tick", {"worker": worker, "i": i}))
 
-    threads = [threading.Thread(target=publish, args=(w,)) for w in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(publish, range(4)))
     bus.drain()
     seen = [(e.data["worker"], e.data["i"]) for batch in batches for e in batch]
     assert sorted(seen) == [(w, i) for w in range(4) for i in range(3 * FLUSH_EVERY)]
