@@ -14,8 +14,11 @@ queue until the next flush: a subscriber that must react to each event as
 it happens is a synchronous or an asynchronous one.
 
 Locks: ``_lock`` lets one thread flush at a time, so batches reach the
-handler in publishing order and never overlap; ``delivered`` is written
-under it. Appends need no lock (a deque's appends and pops are atomic).
+handler in publishing order and never overlap; ``delivered`` and
+``_flushing`` are written under it. It is reentrant so that a handler that
+flushes (``bus.drain()`` from inside the handler) finds ``_flushing`` set
+and returns, instead of waiting for itself. Appends need no lock (a
+deque's appends and pops are atomic).
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ class BatchSubscription:
         self._bus = bus
         self._queue: deque[Event] = deque()
         self.append = self._queue.append
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._flushing = False
 
     @property
     def pending(self) -> int:
@@ -67,6 +71,10 @@ class BatchSubscription:
         """
         if not self._lock.acquire(blocking=wait):
             return 0
+        if self._flushing:  # the handler itself flushing: its events go next time
+            self._lock.release()
+            return 0
+        self._flushing = True
         try:
             queue = self._queue
             # Pops only as many as were queued at this point: events appended
@@ -81,6 +89,7 @@ class BatchSubscription:
             self.delivered += len(batch)
             return len(batch)
         finally:
+            self._flushing = False
             self._lock.release()
 
     def __repr__(self) -> str:

@@ -52,6 +52,25 @@ def test_a_failing_batch_handler_is_reported_as_handler_error() -> None:
     assert [(e.data["event_type"], e.data["error"]) for e in errors] == [("job.done", "bad batch")]
 
 
+def test_a_batch_handler_that_drains_the_bus_gets_what_came_meanwhile_next_time() -> None:
+    bus = EventBus()
+    batches: list[list[str]] = []
+    seen_after_inner_drain: list[int] = []
+
+    def handler(events: list[Event]) -> None:
+        batches.append([e.type for e in events])
+        if len(batches) == 1:
+            bus.publish(Event("b"))
+            bus.drain()  # neither waits for this very flush nor re-enters the handler
+            seen_after_inner_drain.append(len(batches))
+
+    bus.subscribe("*", handler, mode="batch")
+    bus.publish(Event("a"))
+    bus.drain()
+    bus.drain()
+    assert batches == [["a"], ["b"]] and seen_after_inner_drain == [1]
+
+
 def test_unsubscribing_a_batch_subscriber_hands_over_what_it_had_queued() -> None:
     bus = EventBus()
     batches, subscription = batches_of(bus)
