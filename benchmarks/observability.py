@@ -13,8 +13,8 @@
    * ``off``: the tracer disabled (spans get ids for correlation but are not
      kept or published), no metrics subscriber, no log handler.
    * ``on``: every span published as ``span.finished``, the built-in engine
-     metrics derived from every event, and a `BusLogHandler` on the root
-     logger.
+     metrics attached (every event counted, run and task metrics derived
+     from their events), and a `BusLogHandler` on the root logger.
    Target: ``on`` at most 30% slower than ``off``. Spans alone and metrics
    alone are measured too, to show where the overhead goes.
 

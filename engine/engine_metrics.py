@@ -171,9 +171,10 @@ class EngineMetrics(RunMetrics, ResilienceMetrics):
     def _batch_of(self, handle: Callable[[list[Event]], None]) -> Callable[[list[Event]], None]:
         def batch(events: list[Event]) -> None:
             handle(_not_replayed(events))
-            if self._monotonic() >= self._next_roll:
+            now = self._monotonic()
+            if now >= self._next_roll:
                 self._sync_counts()
-                self._roll(self._monotonic())
+                self._roll(now)
 
         batch.__qualname__ = handle.__qualname__
         return batch

@@ -5,8 +5,9 @@ turns ``dlq.*``, ``breaker.*``, ``pool.*`` and ``handler.error`` events into
 metrics, and reads every breaker's snapshot when metrics are read (breakers
 count their own rejections and move from open to half-open lazily, so their
 snapshots are the truth at read time). The handlers run on whichever thread
-drains the events (one at a time); ``_lock`` (the subscriber's) guards the
-breaker rejection counts already reported.
+flushes the events (one thread at a time per subscription); ``_lock`` (the
+subscriber's) guards the breaker rejection counts already reported, and the
+metrics collector its own series.
 """
 
 from __future__ import annotations
