@@ -211,7 +211,7 @@ def child_first_frame(kind: str, started: float) -> None:
         Bare().run(headless=True, size=(120, 36))
         return
 
-    from engine.host import Engine
+    from engine.host.engine import Engine
 
     workflow_dir = REPO / "sample_workflows"
     expected = len([p for p in workflow_dir.glob("*.py") if not p.name.startswith("_")])

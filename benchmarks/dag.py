@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import dask.threaded  # noqa: E402
 
 from engine import Runtime  # noqa: E402
-from engine.dag import DAGWorkflow  # noqa: E402
+from engine.dag.workflow import DAGWorkflow  # noqa: E402
 
 WORKERS = 4
 Graph = dict[str, list[str]]

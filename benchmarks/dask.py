@@ -40,7 +40,7 @@ if __name__ == "dask":
 sys.path.insert(0, str(HERE.parent))
 
 from engine import DAGWorkflow, EventBus, Runtime  # noqa: E402
-from engine.dask_executor import DaskExecutor  # noqa: E402
+from engine.executors.dask import DaskExecutor  # noqa: E402
 
 TASK_SECONDS = 0.05
 

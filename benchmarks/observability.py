@@ -41,8 +41,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 
 from engine import Runtime, Tracer  # noqa: E402
-from engine.engine_metrics import attach_engine_metrics  # noqa: E402
-from engine.logs import attach_bus_logging, uninstall_handler  # noqa: E402
+from engine.observe.engine_metrics import attach_engine_metrics  # noqa: E402
+from engine.observe.logs import attach_bus_logging, uninstall_handler  # noqa: E402
 
 ATTRIBUTES = {"workflow": "bench", "task": "t1", "attempt": 1}
 BATCH = 10_000
@@ -112,7 +112,7 @@ def dag_run(graph: dict[str, list[str]], parts: tuple[str, ...] = PARTS) -> tupl
     """One run with the given parts of observability on (all of them: "on"; none: "off")."""
     from dag import WORKERS, noop
 
-    from engine.dag import DAGWorkflow
+    from engine.dag.workflow import DAGWorkflow
 
     runtime = Runtime()
     count = [0]
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         from dag import random_dag
-        import engine.dag  # noqa: F401
+        import engine.dag.workflow  # noqa: F401
     except ImportError as exc:
         print(f"\n2. DAG benchmark skipped: {exc}")
         return 0

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import Event, EventBus, Runtime  # noqa: E402
-from engine.dag import DAGWorkflow  # noqa: E402
+from engine.dag.workflow import DAGWorkflow  # noqa: E402
 from engine.store import Store  # noqa: E402
 from engine.store.event_log import INSERT_EVENT, event_row  # noqa: E402
 from engine.store.schema import DB_NAME, connect  # noqa: E402

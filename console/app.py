@@ -256,7 +256,7 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
 
 def run_app(args: argparse.Namespace) -> int:
     """Open the console on ``args.directory``; returns the exit code."""
-    from engine.host import Engine
+    from engine.host.engine import Engine
 
     from .cli import UsageError
 

@@ -19,8 +19,8 @@ from typing import Any, Iterator
 
 from console.cli import UsageError, add_state_dir_option
 from engine import Runtime
-from engine.dead_letter import DeadLetter
-from engine.dlq import FILTERS, DeadLetterQueue
+from engine.resilience.dlq.letter import DeadLetter
+from engine.resilience.dlq.queue import FILTERS, DeadLetterQueue
 from engine.errors import FlowError
 from engine.store import Store
 from engine.store.schema import DB_NAME
@@ -87,7 +87,7 @@ def _queue(args: argparse.Namespace) -> Iterator[DeadLetterQueue]:
     try:
         store.attach(runtime)
         if workflows is not None:
-            from engine.host import Engine
+            from engine.host.engine import Engine
 
             # The store stays ours: the engine must not recover the
             # console's interrupted runs from a CLI command.

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from console.cli import UsageError
 from engine import Runtime
-from engine.engine_metrics import attach_engine_metrics, metrics_from_events
+from engine.observe.engine_metrics import attach_engine_metrics, metrics_from_events
 from engine.errors import FlowError
-from engine.metrics import MetricsCollector
+from engine.observe.metrics import MetricsCollector
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +75,7 @@ def _from_state_dir(state_dir: Path) -> MetricsCollector:
 
 
 def _from_headless_run(directory: Path, wanted: str | None, timeout: float) -> tuple[MetricsCollector, bool]:
-    from engine.host import Engine
+    from engine.host.engine import Engine
 
     if not directory.is_dir():
         raise UsageError(f"{directory}: not a directory of workflow files")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import Engine, Event
-from engine.loader import DEFAULT_CHECK_TIMEOUT
+from engine.host.loader import DEFAULT_CHECK_TIMEOUT
 
 from console.cmd_validate import display_path
 
@@ -174,7 +174,7 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
     finally:
         engine.stop()
         if log_handler is not None:
-            from engine.logs import uninstall_handler
+            from engine.observe.logs import uninstall_handler
 
             uninstall_handler(log_handler)
     return 0 if ok else 1

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.loader import DEFAULT_CHECK_TIMEOUT, LoadProblem, check_files_in_child, discover
+from engine.host.loader import DEFAULT_CHECK_TIMEOUT, LoadProblem, check_files_in_child, discover
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """Operator commands: the console's only way to change the engine.
 
 Each command calls the engine's public API (``Engine`` from
-``engine.host`` and its runtime's dead-letter queue and breaker registry)
+``engine.host.engine`` and its runtime's dead-letter queue and breaker registry)
 and returns what it returned. The app runs every command in a worker thread
 (`FlowConsoleApp.perform`), never on the UI thread, and refuses all of them
 under ``--readonly``; the outcome comes back as engine events.

@@ -4,93 +4,75 @@ Everything importable from here is public; every other module is private by
 default. The engine never imports the console, textual or rich.
 """
 
-from .bus import AsyncSubscription, EventBus, SubscriptionError
 from .clock import Clock, FakeClock, SystemClock
 from .errors import FlowError
-from .event_driven import EventDrivenWorkflow, HandlerNotFound
 from .events import Event
-from .retry import AttemptTimeoutError, RetryPolicy, RetryPolicyError, RetryStrategy, backoff_delay
 from .runtime import Runtime, current_runtime, use_runtime
-from .workflow_file import BuildContext, PoolJob, WorkflowMeta, WorkflowMetadataError, run_inputs, workflow
-from .workflow_kinds import WorkflowBuildError
-from .loader import LoadProblem, WorkflowLoadError
-from .registry import UnknownWorkflowError, WorkflowNameConflict
-from .host_runs import RunNotStartableError
-from .host import Engine
-from .breaker import (
+from .bus import AsyncSubscription, EventBus, SubscriptionError
+from .executors import (
+    DaskExecutor,
+    DaskUnavailableError,
+    Executor,
+    ExecutorConnectError,
+    ExecutorShutdownError,
+    ExecutorSpecError,
+    NotPicklableError,
+    ThreadExecutor,
+    Timers,
+    current_executor,
+    executor_from_spec,
+    use_executor,
+)
+from .observe import (
+    BusLogHandler,
+    ContextFilter,
+    EngineMetrics,
+    Histogram,
+    HistogramError,
+    JsonFormatter,
+    Link,
+    LogLevelError,
+    MetricError,
+    MetricsCollector,
+    Span,
+    SpanEvent,
+    StructuredLogger,
+    Tracer,
+    TracingError,
+    attach_bus_logging,
+    attach_engine_metrics,
+    current_run_id,
+    current_span,
+    install_json_logging,
+    reset_run_id,
+    run_scope,
+    set_run_id,
+)
+from .resilience import (
+    AttemptTimeoutError,
     BreakerConfigError,
     BreakerNotFound,
     BreakerRegistry,
+    BulkOutcome,
     CircuitBreaker,
     CircuitOpenError,
     CircuitState,
-)
-from .dead_letter import (
     DeadLetter,
     DeadLetterAction,
-    DeadLetterPayloadError,
-    DeadLetterStore,
-    InMemoryDeadLetterStore,
-)
-from .dlq import DeadLetterQueue
-from .dlq_bulk import BulkOutcome
-from .dlq_errors import (
     DeadLetterBusyError,
     DeadLetterCountChanged,
     DeadLetterFilterError,
     DeadLetterNotFound,
+    DeadLetterPayloadError,
+    DeadLetterQueue,
     DeadLetterStateError,
+    DeadLetterStore,
+    InMemoryDeadLetterStore,
     NoRetrierError,
-)
-from .histogram import Histogram, HistogramError
-from .logs import (
-    BusLogHandler,
-    ContextFilter,
-    JsonFormatter,
-    LogLevelError,
-    StructuredLogger,
-    attach_bus_logging,
-    install_json_logging,
-)
-from .engine_metrics import EngineMetrics, attach_engine_metrics
-from .metrics import MetricError, MetricsCollector
-from .fsm import (
-    FSMDefinitionError,
-    FSMError,
-    FSMValidationError,
-    InstanceNotFound,
-    InstanceRegistry,
-    MachineDefinition,
-    MachineInstance,
-    ReentrantTriggerError,
-    StateMachine,
-    Transition,
-    TransitionNotFound,
-    TransitionRecord,
-)
-from .saga import (
-    CompensationOutcome,
-    SagaDefinitionError,
-    SagaError,
-    SagaOrchestrator,
-    SagaRun,
-    SagaStateError,
-    SagaStatus,
-    SagaStep,
-    SagaStepTimeout,
-)
-from .choreography import ChoreographyError, ChoreographyInstance, SagaChoreography
-from .tracing import (
-    Link,
-    Span,
-    SpanEvent,
-    Tracer,
-    TracingError,
-    current_run_id,
-    current_span,
-    reset_run_id,
-    run_scope,
-    set_run_id,
+    RetryPolicy,
+    RetryPolicyError,
+    RetryStrategy,
+    backoff_delay,
 )
 from .dag import (
     AttemptsExhaustedError,
@@ -113,16 +95,36 @@ from .dag import (
     WorkflowError,
     current_task,
 )
-from .executor import Executor, ExecutorShutdownError, ThreadExecutor, Timers, current_executor, use_executor
-from .dask_executor import (
-    DaskExecutor,
-    DaskUnavailableError,
-    ExecutorConnectError,
-    ExecutorSpecError,
-    NotPicklableError,
-    executor_from_spec,
+from .fsm import (
+    FSMDefinitionError,
+    FSMError,
+    FSMValidationError,
+    InstanceNotFound,
+    InstanceRegistry,
+    MachineDefinition,
+    MachineInstance,
+    ReentrantTriggerError,
+    StateMachine,
+    Transition,
+    TransitionNotFound,
+    TransitionRecord,
+)
+from .saga import (
+    ChoreographyError,
+    ChoreographyInstance,
+    CompensationOutcome,
+    SagaChoreography,
+    SagaDefinitionError,
+    SagaError,
+    SagaOrchestrator,
+    SagaRun,
+    SagaStateError,
+    SagaStatus,
+    SagaStep,
+    SagaStepTimeout,
 )
 from .pool import PoolConfigError, QueueFull, WorkerPool
+from .event_driven import EventDrivenWorkflow, HandlerNotFound
 from .store import (
     RecoveryReport,
     Retention,
@@ -134,6 +136,21 @@ from .store import (
     StoreForeignError,
     StoreReadOnlyError,
     StoreWriteError,
+)
+from .host import (
+    BuildContext,
+    Engine,
+    LoadProblem,
+    PoolJob,
+    RunNotStartableError,
+    UnknownWorkflowError,
+    WorkflowBuildError,
+    WorkflowLoadError,
+    WorkflowMeta,
+    WorkflowMetadataError,
+    WorkflowNameConflict,
+    run_inputs,
+    workflow,
 )
 
 __version__ = "0.1.0"
@@ -282,3 +299,11 @@ __all__ = [
     "current_runtime",
     "use_runtime",
 ]
+
+# Public classes report the package they are imported from, not the room that
+# defines them (as httpx does): a dead letter's ``error_type`` names the class
+# as ``engine.<Name>``, so it does not change when a module moves.
+for _name in __all__:
+    if isinstance(globals()[_name], type):
+        globals()[_name].__module__ = __name__
+del _name

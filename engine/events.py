@@ -218,7 +218,7 @@ def correlated_event(
     plain stores and then becomes an `Event` by ``__class__`` assignment
     (CPython allows it between classes of the same layout). That halves the
     cost of making an event. ``cls`` is a subclass of `Event` that adds no
-    slots (`engine.span_data.SpanFinished`), whose ``data`` slot may hold
+    slots (`engine.observe.span_data.SpanFinished`), whose ``data`` slot may hold
     what its ``data`` is made from.
     """
     event = _Draft()

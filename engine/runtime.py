@@ -19,14 +19,14 @@ import contextvars
 import threading
 from typing import TYPE_CHECKING, Any, Iterator
 
-from .bus import EventBus
+from .bus.event_bus import EventBus
 from .clock import SYSTEM_CLOCK, Clock
 
 if TYPE_CHECKING:
-    from .breaker import BreakerRegistry
-    from .dlq import DeadLetterQueue
-    from .metrics import MetricsCollector
-    from .tracing import Tracer
+    from .resilience.breaker import BreakerRegistry
+    from .resilience.dlq.queue import DeadLetterQueue
+    from .observe.metrics import MetricsCollector
+    from .observe.tracing import Tracer
 
 
 class DefinitionTable:
@@ -103,28 +103,28 @@ class Runtime:
     @property
     def tracer(self) -> Tracer:
         """The tracer whose finished spans are published on this bus."""
-        from .tracing import Tracer
+        from .observe.tracing import Tracer
 
         return self._service("tracer", lambda: Tracer(runtime=self))
 
     @property
     def metrics(self) -> MetricsCollector:
         """The metrics collector fed by this runtime's workflows."""
-        from .metrics import MetricsCollector
+        from .observe.metrics import MetricsCollector
 
         return self._service("metrics", lambda: MetricsCollector(runtime=self))
 
     @property
     def dlq(self) -> DeadLetterQueue:
         """The dead-letter queue exhausted units of work land in."""
-        from .dlq import DeadLetterQueue
+        from .resilience.dlq.queue import DeadLetterQueue
 
         return self._service("dlq", lambda: DeadLetterQueue(runtime=self))
 
     @property
     def breakers(self) -> BreakerRegistry:
         """The named circuit breakers shared by this runtime's workflows."""
-        from .breaker import BreakerRegistry
+        from .resilience.breaker import BreakerRegistry
 
         return self._service("breakers", lambda: BreakerRegistry(runtime=self))
 

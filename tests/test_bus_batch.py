@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from engine import Event, EventBus
-from engine.bus_batch import FLUSH_EVERY, BatchSubscription
+from engine.bus.batch_delivery import FLUSH_EVERY, BatchSubscription
 
 
 def batches_of(bus: EventBus, pattern: str = "*") -> tuple[list[list[Event]], BatchSubscription]:

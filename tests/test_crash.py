@@ -116,6 +116,6 @@ def test_poison_task_that_kills_its_process_ends_in_the_dead_letter_queue(tmp_pa
 
     [letter] = [json.loads(body) for (body,) in letters]
     assert (letter["unit"], letter["attempts"], letter["error_type"]) == (
-        "t0", 3, "engine.dag_model.AttemptsExhaustedError",
+        "t0", 3, "engine.AttemptsExhaustedError",
     )
     assert attempts == 3

@@ -115,12 +115,12 @@ def test_unknown_dependency_names_task_and_dependency(rt):
 
 
 def test_a_graph_built_in_dependency_order_is_sound_without_a_whole_graph_walk(rt, monkeypatch):
-    import engine.dag
+    import engine.dag.workflow
 
     def walk(*args):
         raise AssertionError("the whole graph was walked")
 
-    monkeypatch.setattr(engine.dag, "check_graph", walk)
+    monkeypatch.setattr(engine.dag.workflow, "check_graph", walk)
     wf = DAGWorkflow(runtime=rt)
     wf.add_task("a", lambda: 1)
     wf.add_task("b", lambda a: a + 1, depends_on=["a"])
@@ -128,7 +128,7 @@ def test_a_graph_built_in_dependency_order_is_sound_without_a_whole_graph_walk(r
 
 
 def test_a_task_written_straight_into_tasks_is_still_checked(rt):
-    from engine.dag import Task
+    from engine.dag.workflow import Task
 
     wf = DAGWorkflow(runtime=rt)
     wf.add_task("a", lambda: 1)

@@ -27,7 +27,7 @@ from engine import (  # noqa: E402
     current_task,
     executor_from_spec,
 )
-from engine.dask_executor import DaskExecutor  # noqa: E402
+from engine.executors.dask import DaskExecutor  # noqa: E402
 
 
 @pytest.fixture(scope="module")

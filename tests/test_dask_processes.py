@@ -26,7 +26,7 @@ from engine import (  # noqa: E402
     WorkflowError,
     current_task,
 )
-from engine.dask_executor import DaskExecutor  # noqa: E402
+from engine.executors.dask import DaskExecutor  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from engine import use_executor  # noqa: E402
-from engine.dask_executor import DaskExecutor  # noqa: E402
+from engine.executors.dask import DaskExecutor  # noqa: E402
 
 from tests import (  # noqa: E402
     test_dag,

@@ -19,7 +19,7 @@ from engine import (
     FlowError,
     NoRetrierError,
 )
-from engine.dead_letter import InMemoryDeadLetterStore
+from engine.resilience.dlq.letter import InMemoryDeadLetterStore
 
 
 class PaymentDeclined(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import StateMachine
-from engine.fsm import (
+from engine.fsm.machine import (
     FSMDefinitionError,
     FSMValidationError,
     ReentrantTriggerError,

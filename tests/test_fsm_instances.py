@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import InstanceNotFound, InstanceRegistry, MachineDefinition, StateMachine
-from engine.fsm import FSMDefinitionError, TransitionRecord
+from engine.fsm.machine import FSMDefinitionError, TransitionRecord
 
 
 @pytest.fixture

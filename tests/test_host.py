@@ -9,7 +9,7 @@ import time
 import pytest
 
 from engine import Engine, Event, FakeClock, Runtime, UnknownWorkflowError
-from engine.loader import MODULE_PREFIX
+from engine.host.loader import MODULE_PREFIX
 
 GATED_DAG = '''
 import threading

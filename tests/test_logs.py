@@ -19,7 +19,7 @@ from engine import (
     install_json_logging,
     run_scope,
 )
-from engine.logs import uninstall_handler
+from engine.observe.logs import uninstall_handler
 
 
 @pytest.fixture

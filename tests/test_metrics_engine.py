@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from engine import Event, FakeClock, MetricsCollector, Runtime
-from engine.engine_metrics import attach_engine_metrics
+from engine.observe.engine_metrics import attach_engine_metrics
 
 P = "flowconsole_"
 

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
 
 from engine import FakeClock, Runtime, run_scope  # noqa: E402
-from engine.otel import OTelConfigError, OTelExport, OTelUnavailable, exporter_from_env  # noqa: E402
+from engine.observe.otel import OTelConfigError, OTelExport, OTelUnavailable, exporter_from_env  # noqa: E402
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from engine import EventBus, FakeClock, Runtime
-from engine.dag import DAGWorkflow
-from engine.fsm_model import MachineDefinition
-from engine.retry import RetryPolicy
+from engine.dag.workflow import DAGWorkflow
+from engine.fsm.model import MachineDefinition
+from engine.resilience.retry import RetryPolicy
 from engine.store import Store
 
 
@@ -213,7 +213,7 @@ def test_interrupted_dag_run_resumes_and_skips_committed_tasks(state):
 
 
 def _saga(runtime: Runtime, log: list[str], fail_at: str | None = None):
-    from engine.saga import SagaOrchestrator
+    from engine.saga.orchestrator import SagaOrchestrator
 
     saga = SagaOrchestrator("order", runtime=runtime)
     for name in ("reserve", "pay", "ship"):
@@ -299,7 +299,7 @@ def test_retention_dlq_cap_is_the_queue_capacity(state):
 
 
 def test_resumed_task_sees_the_same_idempotency_key(state):
-    from engine.dag import current_task
+    from engine.dag.workflow import current_task
 
     runtime, store = _restart(state)
     dag = DAGWorkflow("etl", runtime=runtime)

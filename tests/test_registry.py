@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from engine import Runtime, UnknownWorkflowError, WorkflowNameConflict, workflow
-from engine.registry import Registry, spec_changes
-from engine.workflow_file import collecting, stop_collecting
-from engine.workflow_kinds import BuiltWorkflow
+from engine.host.registry import Registry, spec_changes
+from engine.host.workflow_file import collecting, stop_collecting
+from engine.host.kinds import BuiltWorkflow
 
 
 def built(name: str, spec: dict, file: str = "/w/a.py", kind: str = "dag", **meta) -> BuiltWorkflow:

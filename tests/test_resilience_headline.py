@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from engine import RetryPolicy
-from engine.dag import DAGWorkflow, WorkflowError
+from engine.dag.workflow import DAGWorkflow, WorkflowError
 
 
 def nightly(runtime, transform) -> DAGWorkflow:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine import Event, EventBus, FakeClock, RetryPolicy, RetryPolicyError, RetryStrategy, backoff_delay
-from engine.retry import AttemptTimeoutError
+from engine.resilience.retry import AttemptTimeoutError
 
 
 class Flaky:

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from engine import RetryPolicy, SagaError, SagaOrchestrator, SagaStatus, SagaStepTimeout
-from engine.saga_model import SagaDefinitionError
+from engine.saga.model import SagaDefinitionError
 
 
 def saga_events(runtime):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import RetryPolicy, SagaError, SagaOrchestrator, SagaStateError, SagaStatus
-from engine.saga_model import SagaDefinitionError
+from engine.saga.model import SagaDefinitionError
 
 NO_RETRY = RetryPolicy.no_retry()
 

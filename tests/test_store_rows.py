@@ -8,7 +8,7 @@ import json
 import pytest
 
 from engine import Event, Runtime
-from engine.dag import DAGWorkflow
+from engine.dag.workflow import DAGWorkflow
 from engine.store import Store, journal
 from engine.store.event_log import event_row
 

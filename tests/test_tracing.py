@@ -21,7 +21,7 @@ from engine import (
     run_scope,
     use_runtime,
 )
-from engine.trace_ids import is_span_id, is_trace_id, new_span_id, new_trace_id
+from engine.observe.trace_ids import is_span_id, is_trace_id, new_span_id, new_trace_id
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from engine import Runtime, current_span
 
 dag = pytest.importorskip("engine.dag")
 
-from engine.retry import RetryPolicy  # noqa: E402
+from engine.resilience.retry import RetryPolicy  # noqa: E402
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from engine.watcher import Watcher
+from engine.host.watcher import Watcher
 
 
 def source_of(batches: list[set[Path]], done: threading.Event):

@@ -22,7 +22,7 @@ _BREAKER_STATES = {
     "reset": "closed",
     "disabled": "disabled",
 }
-# Dead-letter statuses that still need an operator (engine.dead_letter.STATUSES).
+# Dead-letter statuses that still need an operator (engine.resilience.dlq.letter.STATUSES).
 _WAITING = {"dead", "retrying"}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..dlq import DEFAULT_CAPACITY, DeadLetterQueue
+from ..resilience.dlq.queue import DEFAULT_CAPACITY, DeadLetterQueue
 
 if TYPE_CHECKING:
     from .core import Store

@@ -1,6 +1,6 @@
 """Dead letters in SQLite, behind the queue's four-call storage interface.
 
-`SQLiteDeadLetterStore` meets `engine.dead_letter.DeadLetterStore`: ``put``
+`SQLiteDeadLetterStore` meets `engine.resilience.dlq.letter.DeadLetterStore`: ``put``
 and ``delete`` go through the store's writer and return only once committed
 (a dead letter is acknowledged only when it is durable); ``get`` and ``all``
 read the database, so a console and a CLI sharing one state directory see
@@ -16,7 +16,7 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from ..dead_letter import DeadLetter
+from ..resilience.dlq.letter import DeadLetter
 
 if TYPE_CHECKING:
     from .core import Store

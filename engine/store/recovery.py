@@ -113,7 +113,7 @@ def _resume_saga(definition: Any, run_id: str, journal: Any, direction: str) -> 
 
 
 def _restore_machines(store: Store, runtime: Any, definitions: Any, report: RecoveryReport) -> None:
-    from ..fsm_registry import InstanceRegistry
+    from ..fsm.registry import InstanceRegistry
 
     registry = InstanceRegistry(runtime)
     for record in store.fsm_instances():

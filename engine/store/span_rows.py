@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..span_data import SpanData
+from ..observe.span_data import SpanData
 
 SPAN_FINISHED = "span.finished"
 # The array's fields, in order; `expand` restores the rest.

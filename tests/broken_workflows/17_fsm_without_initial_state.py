@@ -1,6 +1,6 @@
 # expect: initial state
 from engine import workflow
-from engine.fsm import StateMachine
+from engine.fsm.machine import StateMachine
 
 
 @workflow(name="no_initial")

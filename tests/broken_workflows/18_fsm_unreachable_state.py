@@ -1,6 +1,6 @@
 # expect: cannot be reached
 from engine import workflow
-from engine.fsm import StateMachine
+from engine.fsm.machine import StateMachine
 
 
 @workflow(name="island")  # ERROR

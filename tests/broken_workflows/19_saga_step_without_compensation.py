@@ -1,6 +1,6 @@
 # expect: saga step 'charge' has no compensation
 from engine import workflow
-from engine.saga import SagaOrchestrator
+from engine.saga.orchestrator import SagaOrchestrator
 
 
 def reserve():

@@ -1,6 +1,6 @@
 # expect: is not final and has no way out
 from engine import workflow
-from engine.fsm import StateMachine
+from engine.fsm.machine import StateMachine
 
 
 @workflow(name="stuck")  # ERROR

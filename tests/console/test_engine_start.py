@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from console.app import FlowConsoleApp
-from engine.host import Engine
+from engine.host.engine import Engine
 from tests.console.conftest import quiet, wait_until
 
 SIZE = (120, 36)

@@ -18,8 +18,8 @@ import signal
 import sys
 
 from engine import EventBus, Runtime
-from engine.dag import DAGWorkflow
-from engine.retry import RetryPolicy
+from engine.dag.workflow import DAGWorkflow
+from engine.resilience.retry import RetryPolicy
 from engine.store import Store
 
 RUN_ID = "crash-run"

@@ -1,0 +1,98 @@
+"""Retrying a dead-lettered DAG task: run it once more from its stored inputs.
+
+The ``"task"`` retrier of a runtime's dead-letter queue (registered when the
+runtime's first `DAGWorkflow` is made) looks up the current definition of the
+letter's workflow in ``runtime.definitions``, falling back on the definition
+that failed (held in memory), and runs the task with ``payload["inputs"]``
+under a new run id, publishing its ``task.*`` events and span.
+
+``_registered_lock`` guards the set of runtimes whose queue has the retrier.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import uuid
+import weakref
+from typing import TYPE_CHECKING, Any, Callable
+
+from .model import (
+    DAGValidationError,
+    Task,
+    UnknownTaskError,
+    _current_task,
+    error_fields,
+    preview,
+)
+from ..events import Event
+from ..observe.tracing import set_run_id
+
+if TYPE_CHECKING:
+    from .workflow import DAGWorkflow
+    from ..runtime import Runtime
+
+_registered: weakref.WeakSet[Runtime] = weakref.WeakSet()
+_registered_lock = threading.Lock()
+# The last definition that dead-lettered a task, by workflow name: a letter's
+# retry falls back on it when the name is not in runtime.definitions.
+failed_definitions: dict[str, DAGWorkflow] = {}
+
+
+def register_retrier(runtime: Runtime) -> None:
+    """Make ``runtime``'s dead-letter queue able to retry task letters (once per runtime)."""
+    with _registered_lock:
+        if runtime in _registered:
+            return
+        _registered.add(runtime)
+    runtime.dlq.register_retrier("task", lambda letter: retry_task_letter(runtime, letter))
+
+
+def retry_task_letter(runtime: Runtime, letter: Any) -> Any:
+    """Run a dead-lettered task again from ``letter.payload["inputs"]``.
+
+    Uses the current definition of ``letter.workflow`` (falling back on the
+    definition that failed), under a new run id; raises if the task fails.
+    """
+    workflow = runtime.definitions.get(letter.workflow) or failed_definitions.get(letter.workflow)
+    from .workflow import DAGWorkflow
+
+    if not isinstance(workflow, DAGWorkflow):
+        raise DAGValidationError(
+            f"dead letter {letter.id}: no DAG definition named {letter.workflow!r} is loaded",
+            workflow=letter.workflow, task_id=letter.unit,
+        )
+    task = workflow.tasks.get(letter.unit)
+    if task is None:
+        raise UnknownTaskError(letter.unit, workflow.name)
+    inputs = dict((letter.payload or {}).get("inputs") or {})
+    run_id = uuid.uuid4().hex[:16]
+    return contextvars.copy_context().run(run_task_once, workflow.name, task, inputs, runtime, run_id)
+
+
+def run_task_once(
+    workflow_name: str, task: Task, inputs: dict[str, Any], runtime: Any, run_id: str
+) -> Any:
+    """Run ``task`` once from stored inputs (a dead letter's retry), with its events and span."""
+    publish: Callable[[Event], None] = runtime.bus.publish
+    tid = task.id
+    set_run_id(run_id)
+    _current_task.set((run_id, tid, 1))
+    with runtime.tracer.start_span(
+        f"task:{tid}", {"workflow": workflow_name, "run_id": run_id, "task": tid, "attempt": 1}
+    ) as span:
+        def emit(kind: str, data: dict[str, Any]) -> None:
+            publish(Event(kind, {"task": tid, "attempt": 1, **data}, workflow=workflow_name,
+                          run_id=run_id, trace_id=span.trace_id, span_id=span.span_id))
+
+        emit("task.started", {"retry_of_dead_letter": True})
+        start = runtime.clock.monotonic()
+        try:
+            result = task.func(**inputs)
+        except Exception as exc:
+            emit("task.failed", {"duration": runtime.clock.monotonic() - start, **error_fields(exc)})
+            raise
+        emit("task.completed", {
+            "duration": runtime.clock.monotonic() - start, "result": result, "result_preview": preview(result),
+        })
+        return result

@@ -1,0 +1,290 @@
+"""The `Engine`: workflow files in, runs and events out.
+
+One object an application (the console, the CLI, a test) holds: it loads a
+directory of workflow files (`engine.host.loader`), keeps their versions
+(`engine.host.registry`), reloads them when they change (`engine.host.watcher`), starts
+runs by hand, on schedules (`engine.host.schedule`) and on bus events, and routes
+state-machine events to instances. Everything it does is published on
+``engine.bus.event_bus``:
+
+* ``workflow.loaded`` / ``workflow.reloaded`` (with ``changes``) /
+  ``workflow.unloaded``: data is the workflow spec (`Definition.event_data`).
+* ``workflow.load_failed``: ``file``, ``line``, ``message``, ``traceback``,
+  ``workflow``, ``field``, ``last_good_active`` and ``active`` (the names
+  still served from the file's last good version).
+* ``workflow.schedule_fired``: ``name``, ``interval``, ``run_id`` (None and
+  ``skipped`` when the previous scheduled run is still going).
+
+Loading files (`reload`, the watcher's callback, the events above except
+``workflow.schedule_fired``) is the `WorkflowLoading` mixin in
+`engine.host.loading`; starting a run of each kind is `engine.host.runs`.
+
+Locks: ``_reload_lock`` serialises loading (the watcher thread, `reload`,
+`start`); ``_lock`` guards ``_runs``, ``_active`` and ``_failed``. Runs
+start and finish outside both.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from ..executors.threads import Executor, current_executor, use_executor
+from .loading import WorkflowLoading
+from .runs import RunLauncher, RunRecord
+from .loader import DEFAULT_CHECK_TIMEOUT
+from .registry import Definition, Registry, UnknownWorkflowError
+from ..runtime import Runtime
+from .triggers import Triggers
+from .watcher import ChangeSource, Watcher
+from .kinds import teardown_obj
+
+log = logging.getLogger("engine.host")
+
+MAX_RUN_RECORDS = 500
+
+
+class Engine(WorkflowLoading):
+    """Runs the workflows of a directory (or one file) and reloads them live.
+
+    ``state_dir``: keep events, dead letters and the run journal in a SQLite
+    store there, and recover interrupted work on `start`. ``watch``: hot
+    reload. ``schedules``: interval triggers. ``check_timeout``: seconds a
+    file may take to load in its child-process check (None: skip the check,
+    only for trusted files). ``debounce_ms``, ``step_ms``, ``force_polling``,
+    ``change_source`` and ``settle`` tune the watcher (see `Watcher`).
+    ``executor``: where DAG tasks and pool work run (e.g. a `DaskExecutor`;
+    default: the one set by `use_executor` when the engine is made, else
+    threads); the caller shuts it down.
+    """
+
+    def __init__(
+        self,
+        workflow_dir: str | Path | None = None,
+        *,
+        state_dir: str | Path | None = None,
+        runtime: Runtime | None = None,
+        watch: bool = True,
+        schedules: bool = True,
+        check_timeout: float | None = DEFAULT_CHECK_TIMEOUT,
+        debounce_ms: int = 1600,
+        step_ms: int = 100,
+        force_polling: bool | None = None,
+        change_source: ChangeSource | None = None,
+        settle: float = 0.05,
+        max_concurrent_runs: int = 32,
+        executor: Executor | None = None,
+    ) -> None:
+        self.workflow_dir = Path(workflow_dir).resolve() if workflow_dir is not None else None
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+        self.runtime = runtime if runtime is not None else Runtime()
+        self.bus = self.runtime.bus
+        self.registry = Registry(self.runtime)
+        self.check_timeout = check_timeout
+        self.settle = settle
+        self.store: Any = None
+        self._schedules_on = schedules
+        self._lock = threading.Lock()
+        self._reload_lock = threading.RLock()
+        self._runs: OrderedDict[str, RunRecord] = OrderedDict()
+        self._active: set[str] = set()
+        self._failed: dict[str, str] = {}
+        self._executor = ThreadPoolExecutor(max_concurrent_runs, thread_name_prefix="flowconsole-run")
+        self.task_executor = executor if executor is not None else current_executor()
+        self._launcher = RunLauncher(self.runtime, self._executor, self.task_executor)
+        self.triggers = Triggers(self.bus, self.runtime.clock, self._start, self._is_active)
+        self.scheduler = self.triggers.scheduler
+        self._watcher: Watcher | None = None
+        if watch and self.workflow_dir is not None:
+            self._watcher = Watcher(
+                self.workflow_dir, self._on_files_changed, debounce_ms=debounce_ms,
+                step_ms=step_ms, force_polling=force_polling, source=change_source,
+            )
+        self._started = False
+        self._stopped = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------
+
+    def start(self) -> None:
+        """Open the store, load every file, then start hot reload and schedules."""
+        if self._started:
+            return
+        self._started = True
+        if self.state_dir is not None:
+            from ..store import Store
+
+            self.store = Store.open(self.state_dir).attach(self.runtime)
+        if self.workflow_dir is not None:
+            self.reload()
+        if self.store is not None:
+            self.store.recover(self.runtime)
+        if self._watcher is not None:
+            self._watcher.start()
+        if self._schedules_on:
+            self.triggers.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop hot reload and schedules, let in-flight runs finish, release every thread."""
+        if self._stopped.is_set():
+            return
+        # Schedules and hot reload go first: a schedule firing after starts
+        # are refused would log a failed start for every due workflow.
+        if self._watcher is not None:
+            self._watcher.stop(timeout)
+        self.triggers.stop(timeout)
+        self._stopped.set()
+        if not self.wait_idle(timeout):
+            self._cancel_active(timeout)
+        self._executor.shutdown(wait=self.wait_idle(0), cancel_futures=True)
+        for definition in self.registry.clear():
+            teardown_obj(definition.kind, definition.obj)
+        if self.store is not None:
+            self.store.close(timeout)
+
+    def _cancel_active(self, timeout: float) -> None:
+        """Cancel the runs that outlived ``stop``'s grace period, and say which."""
+        with self._lock:
+            late = [r for r in self._runs.values() if r.run_id in self._active]
+        for record in late:
+            cancel = getattr(record.handle, "cancel", None)
+            if callable(cancel):
+                cancel()
+        if not self.wait_idle(timeout):
+            with self._lock:
+                left = sorted(f"{r.name}:{r.run_id}" for r in self._runs.values() if r.run_id in self._active)
+            log.warning("engine stopped with runs still going (their threads are abandoned): %s", ", ".join(left))
+
+    def __enter__(self) -> Engine:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    # -- runs ----------------------------------------------------------
+
+    def workflow_names(self) -> list[str]:
+        """The names of every workflow that accepts new runs."""
+        return self.registry.names()
+
+    def definition(self, name: str) -> Definition:
+        """The current version of ``name``; raises `UnknownWorkflowError`."""
+        found = self.registry.get(name)
+        if found is None:
+            raise UnknownWorkflowError(name, self.registry.names())
+        return found
+
+    def start_run(self, name: str, *, inputs: dict[str, Any] | None = None) -> str:
+        """Start a run of ``name`` on the current version; returns its run id at once."""
+        return self._start(name, inputs, "manual")
+
+    def _start(self, name: str, inputs: dict[str, Any] | None, trigger: str) -> str:
+        if self._stopped.is_set():
+            raise UnknownWorkflowError(name, [], retiring=True)
+        definition = self.registry.acquire(name)
+        try:
+            record = self._launcher.launch(definition, inputs, trigger)
+        except BaseException:
+            self._release(name)
+            raise
+        self._track(record)
+        return record.run_id
+
+    def _track(self, record: RunRecord) -> None:
+        with self._lock:
+            self._runs[record.run_id] = record
+            self._active.add(record.run_id)
+            while len(self._runs) > MAX_RUN_RECORDS:
+                oldest = next(iter(self._runs))
+                if oldest in self._active:
+                    break
+                self._runs.popitem(last=False)
+        record.future.add_done_callback(lambda _f: self._finished(record))
+
+    def _finished(self, record: RunRecord) -> None:
+        with self._lock:
+            self._active.discard(record.run_id)
+        self.triggers.run_finished(record.name, record.run_id)
+        self._release(record.name)
+
+    def _is_active(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._active
+
+    def _release(self, name: str) -> None:
+        gone = self.registry.release(name)
+        if gone is not None:
+            self._unloaded(gone)
+
+    def run(self, name: str, *, timeout: float | None = None, inputs: dict[str, Any] | None = None) -> Any:
+        """Run ``name`` to the end and return its result (raises its error)."""
+        run_id = self.start_run(name, inputs=inputs)
+        return self.run_record(run_id).future.result(timeout)
+
+    def run_record(self, run_id: str) -> RunRecord:
+        """The record of a run started by this engine (recent runs only)."""
+        with self._lock:
+            record = self._runs.get(run_id)
+        if record is None:
+            raise KeyError(f"no run {run_id!r} started by this engine (or it is too old)")
+        return record
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no run is in flight; True if none is."""
+        with self._lock:
+            futures = [r.future for r in self._runs.values() if r.run_id in self._active]
+        return not wait(futures, timeout=timeout).not_done
+
+    def rerun_from(self, name: str, run_id: str, task_id: str) -> str:
+        """Rerun DAG ``name`` from ``task_id`` on the current version, reusing ``run_id``'s results."""
+        previous = self.run_record(run_id).handle
+        definition = self.registry.acquire(name)
+        try:
+            if definition.kind != "dag":
+                raise UnknownWorkflowError(name, [d.name for d in self.registry.definitions() if d.kind == "dag"])
+            with use_executor(self.task_executor):
+                dag_run = definition.obj.rerun_from(task_id, previous)
+            future = self._executor.submit(dag_run.wait)
+        except BaseException:
+            self._release(name)
+            raise
+        record = RunRecord(dag_run.run_id, definition, future, dag_run, "rerun", {"from": task_id, "previous": run_id})
+        self._track(record)
+        return record.run_id
+
+    def cancel_run(self, run_id: str) -> bool:
+        """Ask a run to stop; False when it cannot be cancelled or already ended."""
+        with self._lock:
+            record = self._runs.get(run_id)
+            active = run_id in self._active
+        cancel = getattr(record.handle, "cancel", None) if record is not None else None
+        if not active or not callable(cancel):
+            return False
+        cancel()
+        return True
+
+    def fire(self, machine: str, instance_id: str, event: str) -> bool:
+        """Send ``event`` to instance ``instance_id`` of state machine ``machine``.
+
+        The instance may belong to an earlier version of the machine (it
+        keeps running on the version it was created with). Returns what
+        ``trigger`` returns: False when a guard refused; raises when the
+        machine or instance is unknown or no transition matches.
+        """
+        instance = self._instance(machine, instance_id)
+        return bool(instance.trigger(event))
+
+    def _instance(self, machine: str, instance_id: str) -> Any:
+        with self._lock:
+            record = self._runs.get(instance_id)
+        if record is not None and record.name == machine and record.definition.kind == "state_machine":
+            return record.handle
+        definition = self.definition(machine)
+        if definition.kind != "state_machine":
+            raise UnknownWorkflowError(machine, [d.name for d in self.registry.definitions() if d.kind == "state_machine"])
+        table = getattr(definition.obj, "definition", definition.obj)
+        return table.instance(instance_id)

@@ -1,0 +1,278 @@
+"""The dead-letter record and the storage interface behind the queue.
+
+A `DeadLetter` is an immutable value: every operator action makes a new one
+(``dataclasses.replace``) that the queue puts in place of the old. Its
+``payload`` and ``event`` are JSON values, detached from the caller's objects
+when the letter is made, so a store can persist ``to_dict()`` as it is and
+rebuild the letter with ``DeadLetter.from_dict``.
+
+`DeadLetterStore` is the whole contract a store must meet: ``put``, ``get``,
+``all`` and ``delete``. `InMemoryDeadLetterStore` is the default; the durable
+store persists letters through the same four calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import traceback as _traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from ...errors import FlowError
+
+Status = Literal["dead", "retrying", "resolved", "discarded"]
+STATUSES: tuple[str, ...] = ("dead", "retrying", "resolved", "discarded")
+SOURCES: tuple[str, ...] = ("task", "saga.compensation", "handler", "pool", "message")
+
+
+class DeadLetterPayloadError(FlowError, ValueError):
+    """A payload given by an operator is not a JSON value."""
+
+    def __init__(self, letter_id: str, reason: str) -> None:
+        super().__init__(f"dead letter {letter_id!r}: payload is not JSON ({reason})")
+        self.letter_id = letter_id
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterAction:
+    """One entry of a letter's audit trail: who did what, why and when."""
+
+    action: str
+    actor: str
+    reason: str | None
+    at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "actor": self.actor, "reason": self.reason, "at": self.at}
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """What an operator needs to act on a unit of work that failed for good.
+
+    ``unit`` names the failed unit (task id, saga step, handler); ``payload``
+    holds the inputs that run it again; ``payload_exact`` is False when some
+    input was not JSON and was stored as its ``repr``. ``fingerprint`` groups
+    alike failures: a hash of the error type and ``location``, the
+    ``file:function`` of the innermost frame the error was raised in.
+    ``event`` is the original event as a dict (handler letters), for replay.
+    """
+
+    id: str
+    source: str
+    unit: str
+    workflow: str | None
+    definition_version: int | None
+    payload: Any
+    error_type: str
+    error: str
+    traceback: str
+    attempts: int
+    first_failure: float
+    last_failure: float
+    run_id: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    status: Status = "dead"
+    fingerprint: str = ""
+    location: str = ""
+    payload_exact: bool = True
+    history: tuple[DeadLetterAction, ...] = ()
+    event: dict[str, Any] | None = field(default=None)
+
+    @classmethod
+    def from_failure(
+        cls,
+        *,
+        source: str,
+        unit: str,
+        error: BaseException | str,
+        payload: Any,
+        now: float,
+        attempts: int = 1,
+        event: dict[str, Any] | None = None,
+        **correlation: Any,
+    ) -> DeadLetter:
+        """A new ``dead`` letter for ``error``; ``correlation`` holds ``workflow``,
+        ``definition_version``, ``run_id``, ``trace_id`` and ``span_id``."""
+        error_type, message, text, location = describe_error(error)
+        json_payload, exact = to_json_value(payload)
+        return cls(
+            id=f"dl-{uuid.uuid4().hex[:12]}",
+            source=source,
+            unit=unit,
+            workflow=correlation.get("workflow"),
+            definition_version=correlation.get("definition_version"),
+            payload=json_payload,
+            error_type=error_type,
+            error=message,
+            traceback=text,
+            attempts=attempts,
+            first_failure=now,
+            last_failure=now,
+            run_id=correlation.get("run_id"),
+            trace_id=correlation.get("trace_id"),
+            span_id=correlation.get("span_id"),
+            fingerprint=fingerprint(error_type, location),
+            location=location,
+            payload_exact=exact,
+            history=(DeadLetterAction("added", "engine", None, now),),
+            event=to_json_value(event)[0] if event is not None else None,
+        )
+
+    def changed(self, action: DeadLetterAction, **fields: Any) -> DeadLetter:
+        """A copy with ``fields`` replaced and ``action`` appended to the history."""
+        return dataclasses.replace(self, history=self.history + (action,), **fields)
+
+    def failed_again(self, error: BaseException | str, action: DeadLetterAction) -> DeadLetter:
+        """A copy back ``dead`` after a failed retry: one more attempt, the new error."""
+        error_type, message, text, location = describe_error(error)
+        return self.changed(
+            action,
+            status="dead",
+            attempts=self.attempts + 1,
+            error_type=error_type,
+            error=message,
+            traceback=text,
+            location=location,
+            fingerprint=fingerprint(error_type, location),
+            last_failure=action.at,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping of every field (payload and event are copies)."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "unit": self.unit,
+            "workflow": self.workflow,
+            "definition_version": self.definition_version,
+            "payload": _copy(self.payload),
+            "payload_exact": self.payload_exact,
+            "error_type": self.error_type,
+            "error": self.error,
+            "traceback": self.traceback,
+            "attempts": self.attempts,
+            "first_failure": self.first_failure,
+            "last_failure": self.last_failure,
+            "run_id": self.run_id,
+            "trace_id": self.trace_id,
+            "span_id": self.span_id,
+            "status": self.status,
+            "fingerprint": self.fingerprint,
+            "location": self.location,
+            "history": [action.to_dict() for action in self.history],
+            "event": _copy(self.event),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeadLetter:
+        """Rebuild a letter from `to_dict` output (as a store reads it back)."""
+        values = dict(data)
+        values["history"] = tuple(DeadLetterAction(**entry) for entry in values.get("history", ()))
+        return cls(**values)
+
+    def summary(self) -> dict[str, Any]:
+        """The fields events about this letter carry."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "unit": self.unit,
+            "status": self.status,
+            "attempts": self.attempts,
+            "error_type": self.error_type,
+            "error": self.error,
+            "fingerprint": self.fingerprint,
+            "definition_version": self.definition_version,
+        }
+
+
+class DeadLetterStore(Protocol):
+    """Where the queue keeps its letters; ``all`` returns them oldest first."""
+
+    def put(self, letter: DeadLetter) -> None:
+        """Insert ``letter``, or replace the letter with its id in place."""
+        ...
+
+    def get(self, letter_id: str) -> DeadLetter | None:
+        """The letter with ``letter_id``, or None."""
+        ...
+
+    def all(self) -> list[DeadLetter]:
+        """Every letter, in the order first put."""
+        ...
+
+    def delete(self, letter_id: str) -> None:
+        """Forget ``letter_id`` (no error if absent)."""
+        ...
+
+
+class InMemoryDeadLetterStore:
+    """A dict of letters in insertion order.
+
+    Not locked: the queue calls it only while holding its own lock.
+    """
+
+    def __init__(self) -> None:
+        self._letters: dict[str, DeadLetter] = {}
+
+    def put(self, letter: DeadLetter) -> None:
+        self._letters[letter.id] = letter
+
+    def get(self, letter_id: str) -> DeadLetter | None:
+        return self._letters.get(letter_id)
+
+    def all(self) -> list[DeadLetter]:
+        return list(self._letters.values())
+
+    def delete(self, letter_id: str) -> None:
+        self._letters.pop(letter_id, None)
+
+
+def _copy(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return json.loads(json.dumps(value))
+
+
+def to_json_value(value: Any) -> tuple[Any, bool]:
+    """A detached JSON copy of ``value`` and whether it is exact.
+
+    Values JSON cannot hold are kept as their ``repr`` rather than refused, so
+    a failure is never lost because its inputs were unusual.
+    """
+    try:
+        return json.loads(json.dumps(value, allow_nan=False)), True
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(value, default=repr)), False
+
+
+def strict_json_value(letter_id: str, value: Any) -> Any:
+    """A detached JSON copy of ``value``; raises `DeadLetterPayloadError` if it is not JSON."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise DeadLetterPayloadError(letter_id, str(exc)) from exc
+
+
+def describe_error(error: BaseException | str) -> tuple[str, str, str, str]:
+    """``(error_type, message, traceback, location)`` of a failure."""
+    if isinstance(error, str):
+        return "Error", error, "", "<unknown>"
+    kind = type(error)
+    error_type = kind.__qualname__ if kind.__module__ == "builtins" else (
+        f"{kind.__module__}.{kind.__qualname__}"
+    )
+    frames = _traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
+    location = f"{frames[-1].filename}:{frames[-1].name}" if frames else "<unknown>"
+    text = "".join(_traceback.format_exception(error)) if frames else ""
+    return error_type, str(error), text, location
+
+
+def fingerprint(error_type: str, location: str) -> str:
+    """The group key of a failure: a short hash of its type and where it was raised."""
+    return hashlib.sha1(f"{error_type}|{location}".encode()).hexdigest()[:16]
