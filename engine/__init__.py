@@ -153,7 +153,7 @@ from .host import (
     workflow,
 )
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "AttemptTimeoutError",

@@ -9,7 +9,9 @@ never sets one shares a process default, which is what the seed's examples
 get.
 
 ``_lock`` guards the lazy construction of the services, so two threads asking
-for ``runtime.tracer`` at once get the same tracer.
+for ``runtime.tracer`` at once get the same tracer. The runtime sits below the
+rooms whose services it hands out: `engine.observe` and `engine.resilience`
+register a factory for each service (`register_service`) when imported.
 """
 
 from __future__ import annotations
@@ -17,16 +19,39 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .bus.event_bus import EventBus
 from .clock import SYSTEM_CLOCK, Clock
+from .errors import FlowError
 
 if TYPE_CHECKING:
     from .resilience.breaker import BreakerRegistry
     from .resilience.dlq.queue import DeadLetterQueue
     from .observe.metrics import MetricsCollector
     from .observe.tracing import Tracer
+
+
+class UnknownServiceError(FlowError, LookupError):
+    """A runtime was asked for a service no room has registered a factory for."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"no runtime service {name!r} (registered: {', '.join(known) or 'none'})")
+        self.name = name
+        self.known = known
+
+
+# The rooms that hold the runtime's services register how to build them
+# (`register_service`) when they are imported, so the runtime never imports
+# the layers above it. ``_factories_lock`` guards ``_factories``.
+_factories_lock = threading.Lock()
+_factories: dict[str, Callable[[Runtime], Any]] = {}
+
+
+def register_service(name: str, factory: Callable[[Runtime], Any]) -> None:
+    """Build the service ``name`` of each runtime with ``factory(runtime)`` on first use."""
+    with _factories_lock:
+        _factories[name] = factory
 
 
 class DefinitionTable:
@@ -91,42 +116,39 @@ class Runtime:
         self._services: dict[str, Any] = {}
         self.definitions = DefinitionTable()
 
-    def _service(self, name: str, build: Any) -> Any:
+    def service(self, name: str) -> Any:
+        """The service ``name``, built on first use by the factory registered for it."""
         service = self._services.get(name)
         if service is None:
+            with _factories_lock:
+                factory = _factories.get(name)
+            if factory is None:
+                raise UnknownServiceError(name, sorted(_factories))
             with self._lock:
                 service = self._services.get(name)
                 if service is None:
-                    service = self._services[name] = build()
+                    service = self._services[name] = factory(self)
         return service
 
     @property
     def tracer(self) -> Tracer:
         """The tracer whose finished spans are published on this bus."""
-        from .observe.tracing import Tracer
-
-        return self._service("tracer", lambda: Tracer(runtime=self))
+        return self.service("tracer")
 
     @property
     def metrics(self) -> MetricsCollector:
         """The metrics collector fed by this runtime's workflows."""
-        from .observe.metrics import MetricsCollector
-
-        return self._service("metrics", lambda: MetricsCollector(runtime=self))
+        return self.service("metrics")
 
     @property
     def dlq(self) -> DeadLetterQueue:
         """The dead-letter queue exhausted units of work land in."""
-        from .resilience.dlq.queue import DeadLetterQueue
-
-        return self._service("dlq", lambda: DeadLetterQueue(runtime=self))
+        return self.service("dlq")
 
     @property
     def breakers(self) -> BreakerRegistry:
         """The named circuit breakers shared by this runtime's workflows."""
-        from .resilience.breaker import BreakerRegistry
-
-        return self._service("breakers", lambda: BreakerRegistry(runtime=self))
+        return self.service("breakers")
 
     def installed(self, name: str) -> Any | None:
         """The service built or installed under ``name`` so far, or None."""

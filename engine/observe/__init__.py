@@ -8,6 +8,7 @@ built-in metrics derived from bus events (`engine_metrics`,
 May import: the kernel, `engine.runtime`, `engine.bus`. Never a workflow kind.
 """
 
+from ..runtime import register_service
 from .histogram import Histogram, HistogramError
 from .logs import (
     BusLogHandler,
@@ -32,6 +33,9 @@ from .tracing import (
     run_scope,
     set_run_id,
 )
+
+register_service("tracer", lambda runtime: Tracer(runtime=runtime))
+register_service("metrics", lambda runtime: MetricsCollector(runtime=runtime))
 
 __all__ = [
     "BusLogHandler",

@@ -217,7 +217,7 @@ class OTelExport:
         self.tracer = tracer
         self.exporter = exporter
         self.resource = _resource()
-        from .. import __version__
+        from ..version import __version__
 
         self.scope = InstrumentationScope("flowconsole", __version__)
         self.processor = None

@@ -6,6 +6,7 @@ and their storage interface).
 May import: the kernel, `engine.runtime`, `engine.bus`, `engine.observe`.
 """
 
+from ..runtime import register_service
 from .retry import AttemptTimeoutError, RetryPolicy, RetryPolicyError, RetryStrategy, backoff_delay
 from .breaker import (
     BreakerConfigError,
@@ -30,6 +31,9 @@ from .dlq import (
     InMemoryDeadLetterStore,
     NoRetrierError,
 )
+
+register_service("dlq", lambda runtime: DeadLetterQueue(runtime=runtime))
+register_service("breakers", lambda runtime: BreakerRegistry(runtime=runtime))
 
 __all__ = [
     "AttemptTimeoutError",

@@ -7,6 +7,7 @@ attach it to a runtime, and `recover` what a crash interrupted. Modules:
 ``batch`` (multi-row statements), ``event_log``, ``journal``, ``attempts``
 (attempt starts on record before a task runs), ``dlq_store`` and ``attach``
 (dead letters), ``retention``, ``recovery``, ``core`` (`Store`).
+May import: every room of the engine but `engine.host`.
 """
 
 from .core import DEFAULT_STATE_DIR, Store
