@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gc
 
-import argparse
 import threading
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -252,27 +251,6 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
             self.notify(f"unknown theme {visible(name, max_length=60)} (known: {known})", severity="error", markup=False)
             return
         self.theme = name
-
-
-def run_app(args: argparse.Namespace) -> int:
-    """Open the console on ``args.directory``; returns the exit code."""
-    from engine.host.engine import Engine
-
-    from .cli import UsageError
-
-    themes = load_themes()
-    if args.theme is not None and args.theme not in themes:
-        raise UsageError(str(UnknownThemeError(args.theme, themes)))
-    engine = Engine(args.directory, state_dir=args.state_dir)
-    # The app subscribes its bridge here, before the engine starts.
-    app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)
-    try:
-        app.run()
-    finally:
-        app.wait_engine_started()
-        engine.stop()
-    # 0 after q; Textual sets 1 when the app stopped on an unhandled error.
-    return app.return_code or 0
 
 
 def _settle_heap() -> None:

@@ -53,10 +53,10 @@ def test_run_on_dask_local_runs_the_workflow_in_worker_processes(tmp_path, capsy
 
 
 def test_open_makes_the_executor_current_for_the_console_and_closes_it(monkeypatch, tmp_path):
-    import console.app
+    import console.cli.tui
 
     seen = []
-    monkeypatch.setattr(console.app, "run_app", lambda args: seen.append(current_executor()) or 0)
+    monkeypatch.setattr(console.cli.tui, "run_app", lambda args: seen.append(current_executor()) or 0)
     assert main([str(tmp_path), "--executor", "dask-local:1"]) == 0
     [executor] = seen
     assert isinstance(executor, DaskExecutor) and not executor.in_process

@@ -25,10 +25,10 @@ PROG = "flowconsole"
 
 # name -> (module, one-line help). Each module has configure() and main().
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("console.cmd_validate", "check every workflow file of a directory; file:line: message per problem"),
-    "run": ("console.cmd_run", "run workflows headless (exit 0 on success, 1 on failure)"),
-    "dlq": ("console.cmd_dlq", "list, show, retry, replay or discard the dead letters of a state directory"),
-    "metrics": ("console.cmd_metrics", "print the engine's metrics (Prometheus text) from a state directory or a headless run"),
+    "validate": ("console.cli.validate", "check every workflow file of a directory; file:line: message per problem"),
+    "run": ("console.cli.run", "run workflows headless (exit 0 on success, 1 on failure)"),
+    "dlq": ("console.cli.dlq", "list, show, retry, replay or discard the dead letters of a state directory"),
+    "metrics": ("console.cli.metrics", "print the engine's metrics (Prometheus text) from a state directory or a headless run"),
 }
 
 
@@ -133,7 +133,7 @@ def resolve_workflow_dir(given: str | None) -> Path:
 def _run_open(argv: Sequence[str]) -> int:
     args = build_open_parser().parse_args(argv)
     args.directory = resolve_workflow_dir(args.directory)
-    from console.app import run_app
+    from console.cli.tui import run_app
     from engine import use_executor
 
     # The engine run_app makes takes the current executor when it is made.
@@ -163,11 +163,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
 
-
-if __name__ == "__main__":
-    # Under ``python -m`` this file runs as __main__ while subcommands import
-    # console.cli: dispatch through that one module so its UsageError is the
-    # one caught.
-    from console.cli import main as _main
-
-    sys.exit(_main())

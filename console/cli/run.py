@@ -24,7 +24,7 @@ from typing import Any
 from engine import Engine, Event
 from engine.host.loader import DEFAULT_CHECK_TIMEOUT
 
-from console.cmd_validate import display_path
+from console.cli.validate import display_path
 
 # Kinds that react to events by themselves: without a start event there is
 # nothing to start by hand.

@@ -1,0 +1,33 @@
+"""Opening the terminal console: the one command that needs textual.
+
+Imported only when ``flowconsole [DIR]`` opens the console, so the other
+commands (``validate``, ``run``, ``dlq``, ``metrics``) never import textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from console.cli import UsageError
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the console on ``args.directory``; returns the exit code."""
+    from engine import Engine
+
+    from console.app import FlowConsoleApp, UnknownThemeError
+    from console.themes import load_themes
+
+    themes = load_themes()
+    if args.theme is not None and args.theme not in themes:
+        raise UsageError(str(UnknownThemeError(args.theme, themes)))
+    engine = Engine(args.directory, state_dir=args.state_dir)
+    # The app subscribes its bridge here, before the engine starts.
+    app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)
+    try:
+        app.run()
+    finally:
+        app.wait_engine_started()
+        engine.stop()
+    # 0 after q; Textual sets 1 when the app stopped on an unhandled error.
+    return app.return_code or 0
