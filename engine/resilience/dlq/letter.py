@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import traceback as _traceback
 import uuid
 from dataclasses import dataclass, field
@@ -171,8 +172,18 @@ class DeadLetter:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeadLetter:
-        """Rebuild a letter from `to_dict` output (as a store reads it back)."""
+        """Rebuild a letter from `to_dict` output (as a store reads it back).
+
+        A letter stored before the engine's classes reported ``engine`` as
+        their module (``engine.dag_model.AttemptsExhaustedError``) comes back
+        with the stable name and fingerprint, so it groups with new ones.
+        """
         values = dict(data)
+        error_type = values.get("error_type", "")
+        location = values.get("location", "")
+        if values.get("fingerprint") == _legacy_fingerprint(error_type, location):
+            values["error_type"] = stable_error_type(error_type)
+            values["fingerprint"] = fingerprint(values["error_type"], location)
         values["history"] = tuple(DeadLetterAction(**entry) for entry in values.get("history", ()))
         return cls(**values)
 
@@ -273,6 +284,33 @@ def describe_error(error: BaseException | str) -> tuple[str, str, str, str]:
     return error_type, str(error), text, location
 
 
+# A frame in the engine's own code: ``.../engine/dag/run.py:_exhausted``.
+_ENGINE_FRAME = re.compile(r"(?:^|[/\\])engine[/\\](?:\w+[/\\])*\w+\.py:(?P<function>[\w<>]+)$")
+
+
+def stable_error_type(error_type: str) -> str:
+    """``engine.<module>.<Name>`` as ``engine.<Name>``, the module public classes report."""
+    if error_type.startswith("engine.") and error_type.count(".") > 1:
+        return "engine." + error_type.rpartition(".")[2]
+    return error_type
+
+
+def stable_location(location: str) -> str:
+    """A frame of the engine's own code as ``engine:<function>``, whichever module holds it."""
+    match = _ENGINE_FRAME.search(location)
+    return f"engine:{match['function']}" if match else location
+
+
 def fingerprint(error_type: str, location: str) -> str:
-    """The group key of a failure: a short hash of its type and where it was raised."""
+    """The group key of a failure: a short hash of its type and where it was raised.
+
+    Both are taken in their stable form, so moving a module of the engine
+    changes neither a letter's ``error_type`` nor its group.
+    """
+    key = f"{stable_error_type(error_type)}|{stable_location(location)}"
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def _legacy_fingerprint(error_type: str, location: str) -> str:
+    """The fingerprint letters were stored with before it took stable names."""
     return hashlib.sha1(f"{error_type}|{location}".encode()).hexdigest()[:16]
