@@ -3,10 +3,12 @@
 The ``"task"`` retrier of a runtime's dead-letter queue (registered when the
 runtime's first `DAGWorkflow` is made) looks up the current definition of the
 letter's workflow in ``runtime.definitions``, falling back on the definition
-that failed (held in memory), and runs the task with ``payload["inputs"]``
-under a new run id, publishing its ``task.*`` events and span.
+that failed in that same runtime (held in memory), and runs the task with
+``payload["inputs"]`` under a new run id, publishing its ``task.*`` events and
+span.
 
-``_registered_lock`` guards the set of runtimes whose queue has the retrier.
+``_registered_lock`` guards the set of runtimes whose queue has the retrier
+and the failed definitions of each runtime.
 """
 
 from __future__ import annotations
@@ -34,9 +36,22 @@ if TYPE_CHECKING:
 
 _registered: weakref.WeakSet[Runtime] = weakref.WeakSet()
 _registered_lock = threading.Lock()
-# The last definition that dead-lettered a task, by workflow name: a letter's
-# retry falls back on it when the name is not in runtime.definitions.
-failed_definitions: dict[str, DAGWorkflow] = {}
+# The last definition that dead-lettered a task, by runtime and workflow name:
+# a letter's retry falls back on it when the name is not in runtime.definitions.
+# Kept per runtime, so one engine's letter never runs another engine's tasks.
+_failed: weakref.WeakKeyDictionary[Runtime, dict[str, DAGWorkflow]] = weakref.WeakKeyDictionary()
+
+
+def remember_failed(workflow: DAGWorkflow) -> None:
+    """Keep ``workflow`` as the definition its runtime's task letters fall back on."""
+    with _registered_lock:
+        _failed.setdefault(workflow.runtime, {})[workflow.name] = workflow
+
+
+def failed_definition(runtime: Runtime, name: str | None) -> DAGWorkflow | None:
+    """The definition named ``name`` that last dead-lettered a task in ``runtime``."""
+    with _registered_lock:
+        return _failed.get(runtime, {}).get(name) if name is not None else None
 
 
 def register_retrier(runtime: Runtime) -> None:
@@ -54,7 +69,7 @@ def retry_task_letter(runtime: Runtime, letter: Any) -> Any:
     Uses the current definition of ``letter.workflow`` (falling back on the
     definition that failed), under a new run id; raises if the task fails.
     """
-    workflow = runtime.definitions.get(letter.workflow) or failed_definitions.get(letter.workflow)
+    workflow = runtime.definitions.get(letter.workflow) or failed_definition(runtime, letter.workflow)
     from .workflow import DAGWorkflow
 
     if not isinstance(workflow, DAGWorkflow):

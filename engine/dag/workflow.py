@@ -45,7 +45,7 @@ from .model import (
     check_task,
     current_task,
 )
-from .retry import failed_definitions, register_retrier, retry_task_letter
+from .retry import register_retrier, remember_failed, retry_task_letter
 from .run import DAGRun, RunStatus
 from ..executors.threads import Executor, current_executor
 from ..resilience.retry import RetryPolicy
@@ -321,7 +321,7 @@ class DAGWorkflow:
                     task.error = errors.get(tid)
 
     def _remember_failure(self) -> None:
-        failed_definitions[self.name] = self
+        remember_failed(self)
 
     def __repr__(self) -> str:
         return f"DAGWorkflow({self.name!r}, tasks={len(self.tasks)})"
