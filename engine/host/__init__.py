@@ -20,15 +20,19 @@ from .loader import LoadProblem, WorkflowLoadError
 from .registry import UnknownWorkflowError, WorkflowNameConflict
 from .runs import RunNotStartableError
 from .engine import Engine
+from .errors import EngineStoppedError, UnknownRunError, WorkflowKindError
 
 __all__ = [
     "BuildContext",
     "Engine",
+    "EngineStoppedError",
     "LoadProblem",
     "PoolJob",
     "RunNotStartableError",
+    "UnknownRunError",
     "UnknownWorkflowError",
     "WorkflowBuildError",
+    "WorkflowKindError",
     "WorkflowLoadError",
     "WorkflowMeta",
     "WorkflowMetadataError",

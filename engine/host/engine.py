@@ -37,6 +37,7 @@ from ..executors.threads import Executor, current_executor, use_executor
 from .loading import WorkflowLoading
 from .runs import RunLauncher, RunRecord
 from .loader import DEFAULT_CHECK_TIMEOUT
+from .errors import EngineStoppedError, UnknownRunError, WorkflowKindError
 from .registry import Definition, Registry, UnknownWorkflowError
 from ..runtime import Runtime
 from .triggers import Triggers
@@ -184,7 +185,7 @@ class Engine(WorkflowLoading):
 
     def _start(self, name: str, inputs: dict[str, Any] | None, trigger: str) -> str:
         if self._stopped.is_set():
-            raise UnknownWorkflowError(name, [], retiring=True)
+            raise EngineStoppedError(name)
         definition = self.registry.acquire(name)
         try:
             record = self._launcher.launch(definition, inputs, trigger)
@@ -230,7 +231,7 @@ class Engine(WorkflowLoading):
         with self._lock:
             record = self._runs.get(run_id)
         if record is None:
-            raise KeyError(f"no run {run_id!r} started by this engine (or it is too old)")
+            raise UnknownRunError(run_id)
         return record
 
     def wait_idle(self, timeout: float | None = None) -> bool:
@@ -245,7 +246,7 @@ class Engine(WorkflowLoading):
         definition = self.registry.acquire(name)
         try:
             if definition.kind != "dag":
-                raise UnknownWorkflowError(name, [d.name for d in self.registry.definitions() if d.kind == "dag"])
+                raise self._wrong_kind(definition, "dag")
             with use_executor(self.task_executor):
                 dag_run = definition.obj.rerun_from(task_id, previous)
             future = self._executor.submit(dag_run.wait)
@@ -267,6 +268,10 @@ class Engine(WorkflowLoading):
         cancel()
         return True
 
+    def _wrong_kind(self, definition: Definition, wanted: str) -> WorkflowKindError:
+        of_kind = [d.name for d in self.registry.definitions() if d.kind == wanted]
+        return WorkflowKindError(definition.name, definition.kind, wanted, of_kind)
+
     def fire(self, machine: str, instance_id: str, event: str) -> bool:
         """Send ``event`` to instance ``instance_id`` of state machine ``machine``.
 
@@ -285,6 +290,6 @@ class Engine(WorkflowLoading):
             return record.handle
         definition = self.definition(machine)
         if definition.kind != "state_machine":
-            raise UnknownWorkflowError(machine, [d.name for d in self.registry.definitions() if d.kind == "state_machine"])
+            raise self._wrong_kind(definition, "state_machine")
         table = getattr(definition.obj, "definition", definition.obj)
         return table.instance(instance_id)
