@@ -1,7 +1,7 @@
 """Console benchmark: key latency, UI CPU and delivery under an event flood;
 process start to first frame.
 
-Part 1 (headless, ``run_test``): a publisher thread floods the bus with task
+Key latency (headless, ``run_test``): a publisher thread floods the bus with task
 events at a target rate (default 20,000/s) while the operator switches views
 with number keys. Measured: the time from a key press to the first frame
 that shows its effect (p50, p95), the UI thread's CPU seconds per second,
@@ -9,7 +9,7 @@ events published, delivered and dropped. The peer, in the same run, is the
 naive bridge the issue measured: one UI message per event (``post_message``
 from the publisher thread), applied and drawn as each arrives.
 
-Part 2 (subprocesses): from process start to the first full frame of the
+Start-up (subprocesses): from process start to the first full frame of the
 console on ``sample_workflows`` (and to the frame that shows every sample
 loaded), against a bare Textual app's first frame.
 
@@ -189,7 +189,7 @@ def report(result: dict) -> None:
         )
 
 
-# -- part 2: process start to first frame -----------------------------------------
+# -- start-up: process start to first frame -----------------------------------------
 
 
 def child_first_frame(kind: str, started: float) -> None:

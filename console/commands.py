@@ -71,7 +71,7 @@ class EngineCommands:
     def breaker_reset(self, name: str) -> Any:
         return self._engine().runtime.breakers.reset(name)
 
-    # -- part 2 panels (reads are allowed under --readonly; the panels call them) --
+    # -- panels (reads are allowed under --readonly; the panels call them) --
 
     def dlq_record(self, letter_id: str) -> dict[str, Any]:
         """The full record of one letter (payload, traceback, history): events carry a summary."""

@@ -48,10 +48,10 @@ def _events_widget(state: EventsLogState) -> Any:
     return EventLogView(state)
 
 
-def _part2(
+def _panel(
     module: str, widget: str, state_module: str, state: str
 ) -> tuple[Callable[[Any], Any], Callable[[Clock], ViewState]]:
-    """Factories for a part-2 panel (``console.widgets.<module>.<widget>`` over
+    """Factories for a panel (``console.widgets.<module>.<widget>`` over
     ``console.state.<state_module>.<state>``), imported on first use."""
     import importlib
 
@@ -66,12 +66,12 @@ def _part2(
 
 VIEWS: list[ViewSpec] = [
     ViewSpec("1", "dag", "DAG", _dag_widget, DagState),
-    ViewSpec("2", "fsm", "State machines", *_part2("fsm_panel", "FsmPanel", "fsm", "FsmView")),
-    ViewSpec("3", "saga", "Sagas", *_part2("saga_panel", "SagaPanel", "sagas", "SagaView")),
-    ViewSpec("4", "cb", "Breakers", *_part2("breaker_board", "BreakerBoard", "breakers", "BreakerBoardState")),
-    ViewSpec("5", "dlq", "Dead letters", *_part2("dlq_browser", "DlqBrowser", "dlq", "DlqView")),
-    ViewSpec("6", "trace", "Traces", *_part2("trace_waterfall", "TraceWaterfall", "traces", "TraceView")),
-    ViewSpec("7", "metrics", "Metrics", *_part2("metrics_panel", "MetricsPanel", "metrics", "MetricsPanelState")),
+    ViewSpec("2", "fsm", "State machines", *_panel("fsm_panel", "FsmPanel", "fsm", "FsmView")),
+    ViewSpec("3", "saga", "Sagas", *_panel("saga_panel", "SagaPanel", "sagas", "SagaView")),
+    ViewSpec("4", "cb", "Breakers", *_panel("breaker_board", "BreakerBoard", "breakers", "BreakerBoardState")),
+    ViewSpec("5", "dlq", "Dead letters", *_panel("dlq_browser", "DlqBrowser", "dlq", "DlqView")),
+    ViewSpec("6", "trace", "Traces", *_panel("trace_waterfall", "TraceWaterfall", "traces", "TraceView")),
+    ViewSpec("7", "metrics", "Metrics", *_panel("metrics_panel", "MetricsPanel", "metrics", "MetricsPanelState")),
     ViewSpec("8", "events", "Events", _events_widget, EventsLogState),
 ]
 

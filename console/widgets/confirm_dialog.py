@@ -33,7 +33,7 @@ class ConfirmDialog(ModalScreen[bool]):
     ]
 
     def __init__(self, question: str, *, confirm_label: str = "Yes") -> None:
-        super().__init__(classes="part2-dialog")
+        super().__init__(classes="operator-dialog")
         self.question = question
         self.confirm_label = confirm_label
 

@@ -1,4 +1,4 @@
-"""How a part-2 panel sends an operator action to the engine.
+"""How a panel sends an operator action to the engine.
 
 `operate` is the one path: it refuses under ``--readonly`` (the app's
 ``readonly``), runs the command (a method of the app's

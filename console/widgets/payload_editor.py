@@ -47,7 +47,7 @@ class PayloadEditor(ModalScreen[PayloadEdit | None]):
     ]
 
     def __init__(self, letter_id: str, payload: Any, *, can_replay: bool = True) -> None:
-        super().__init__(classes="part2-dialog")
+        super().__init__(classes="operator-dialog")
         self.letter_id = letter_id
         self.payload = payload
         self.can_replay = can_replay

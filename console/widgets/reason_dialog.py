@@ -26,7 +26,7 @@ class ReasonDialog(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str) -> None:
-        super().__init__(classes="part2-dialog")
+        super().__init__(classes="operator-dialog")
         self.title_text = title
 
     def compose(self) -> ComposeResult:

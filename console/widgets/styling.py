@@ -1,4 +1,4 @@
-"""Rich styles for text the part-2 panels draw, from their component classes.
+"""Rich styles for text the panels draw, from their component classes.
 
 Colours come from the widget's ``COMPONENT_CLASSES`` rules (theme variables
 only). A panel may be asked to draw before its component styles exist (a
@@ -30,7 +30,7 @@ class RestyleOnStyleChange:
     """
 
     COMPONENT_CLASSES: set[str]
-    _part2_style_key: tuple[str, ...] | None = None
+    _panel_style_key: tuple[str, ...] | None = None
 
     def notify_style_update(self) -> None:
         super().notify_style_update()  # type: ignore[misc]
@@ -39,6 +39,6 @@ class RestyleOnStyleChange:
 
     def _restyle_if_changed(self) -> None:
         key = tuple(str(component_style(self, name)) for name in sorted(self.COMPONENT_CLASSES))  # type: ignore[arg-type]
-        if key != self._part2_style_key:
-            self._part2_style_key = key
+        if key != self._panel_style_key:
+            self._panel_style_key = key
             self.sync()  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""The hostile-string corpus shown in every part-1 view: no crash, no action
+"""The hostile-string corpus shown in every view: no crash, no action
 fired, no escape byte of the corpus in what would reach the terminal."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The part-1 view-state reducers, without an app: dag, events log, workflows, vitals."""
+"""The view-state reducers, without an app: dag, events log, workflows, vitals."""
 
 from __future__ import annotations
 

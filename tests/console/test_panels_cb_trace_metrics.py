@@ -11,7 +11,7 @@ from textual.widgets import DataTable
 from console.widgets.breaker_board import BreakerBoard
 from console.widgets.confirm_dialog import ConfirmDialog
 from console.widgets.trace_waterfall import TraceWaterfall
-from tests.console.part2_support import (  # noqa: F401 - live_engine, workflow_dir: fixtures
+from tests.console.live_panels import (  # noqa: F401 - live_engine, workflow_dir: fixtures
     SIZE, ledger_offline_until_flag, letters, live_engine, make_live_app, screen_text, static_text,
     until, workflow_dir,
 )

@@ -10,7 +10,7 @@ from console.widgets.confirm_dialog import ConfirmDialog
 from console.widgets.dlq_browser import DlqBrowser
 from console.widgets.payload_editor import PayloadEditor
 from console.widgets.reason_dialog import ReasonDialog
-from tests.console.part2_support import (  # noqa: F401 - live_engine, workflow_dir: fixtures
+from tests.console.live_panels import (  # noqa: F401 - live_engine, workflow_dir: fixtures
     SIZE, keys, ledger_offline_until_flag, letters, live_engine, make_live_app, screen_text,
     static_text, until, workflow_dir,
 )

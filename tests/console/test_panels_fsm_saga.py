@@ -10,7 +10,7 @@ from console.state.fsm import REFUSED
 from console.widgets.confirm_dialog import ConfirmDialog
 from console.widgets.fsm_panel import FsmPanel
 from console.widgets.reason_dialog import ReasonDialog
-from tests.console.part2_support import (
+from tests.console.live_panels import (
     SIZE, keys, live_engine, make_live_app, screen_text, static_text, until, workflow_dir,  # noqa: F401 - fixtures
 )
 

@@ -1,4 +1,4 @@
-"""The hostile-string corpus in every part-2 panel: names, payloads, errors,
+"""The hostile-string corpus in every panel: names, payloads, errors,
 event data and attributes drawn through the safe display never crash the
 app, bind an action or emit an escape byte."""
 
@@ -12,15 +12,15 @@ from engine import FakeClock
 from console.app import FlowConsoleApp
 from tests.console.conftest import T0, quiet
 from tests.console.hostile import FORBIDDEN, HOSTILE
-from tests.console.part2_recorded import part2_session
-from tests.console.part2_support import click_actions, screen_text, static_text
+from tests.console.recorded_panels import panel_session
+from tests.console.live_panels import click_actions, screen_text, static_text
 
 PANELS = [("2", "fsm"), ("3", "saga"), ("4", "cb"), ("5", "dlq"), ("6", "trace"), ("7", "metrics")]
 ODD = "".join(HOSTILE)
 
 
 def hostile_app() -> FlowConsoleApp:
-    return quiet(FlowConsoleApp(clock=FakeClock(T0 + 60), recorded_events=part2_session(ODD)))
+    return quiet(FlowConsoleApp(clock=FakeClock(T0 + 60), recorded_events=panel_session(ODD)))
 
 
 def assert_clean(app: FlowConsoleApp, where: str) -> None:

@@ -1,4 +1,4 @@
-"""Each part-2 panel alone in a tiny app: it draws from its state, its local
+"""Each panel alone in a tiny app: it draws from its state, its local
 keys work, and without an engine an action is reported, not attempted."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from console.widgets.metrics_panel import MetricsPanel
 from console.widgets.saga_panel import SagaPanel
 from console.widgets.trace_waterfall import TraceWaterfall
 from tests.console.conftest import T0
-from tests.console.part2_recorded import part2_session
-from tests.console.part2_support import keys, screen_text
+from tests.console.recorded_panels import panel_session
+from tests.console.live_panels import keys, screen_text
 
 PANELS = [
     (FsmPanel, FsmView, "web-1"),
@@ -51,7 +51,7 @@ class PanelApp(App[None]):
 
 def panel_app(widget_type: Any, state_type: Any) -> PanelApp:
     state = state_type(FakeClock(T0 + 60))
-    state.apply(part2_session())
+    state.apply(panel_session())
     return PanelApp(widget_type(state))
 
 

@@ -1,4 +1,4 @@
-"""Snapshots of the part-1 views in the dark and the light theme.
+"""Snapshots of the views in the dark and the light theme.
 
 Fed with recorded events (fixed ids, seqs and times) and a FakeClock, with
 animations off and no text cursor shown, at a fixed terminal size, so the

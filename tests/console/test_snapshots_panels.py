@@ -1,4 +1,4 @@
-"""Snapshots of the part-2 panels in the dark and the light theme.
+"""Snapshots of the panels in the dark and the light theme.
 
 Fed with recorded events (fixed ids, seqs and times; breaker snapshots and
 metric families as the console-only events the panels' pollers produce) and
@@ -16,14 +16,14 @@ from engine import FakeClock
 
 from console.app import FlowConsoleApp
 from tests.console.conftest import T0, quiet
-from tests.console.part2_recorded import part2_session
+from tests.console.recorded_panels import panel_session
 
 SIZE = (120, 36)
 THEMES = ["flowconsole-dark", "flowconsole-light"]
 
 
 def make_app(theme: str) -> FlowConsoleApp:
-    return quiet(FlowConsoleApp(clock=FakeClock(T0 + 60), recorded_events=part2_session(), theme=theme))
+    return quiet(FlowConsoleApp(clock=FakeClock(T0 + 60), recorded_events=panel_session(), theme=theme))
 
 
 def showing(key: str, *more: str):

@@ -1,4 +1,4 @@
-"""A recorded session for the part-2 panels: fixed ids, times and sequence
+"""A recorded session for the panels: fixed ids, times and sequence
 numbers, so screens drawn from it are deterministic. ``odd`` (a hostile
 string) replaces every name, payload value, message and attribute that
 comes from workflows, payloads or errors."""
@@ -35,8 +35,8 @@ def _breaker(name: str, state: str, rate: float, window: int, *, override=None, 
     }
 
 
-def part2_session(odd: str | None = None) -> list[Event]:
-    """Every part-2 panel's worth of history (``odd`` replaces untrusted text)."""
+def panel_session(odd: str | None = None) -> list[Event]:
+    """Every panel's worth of history (``odd`` replaces untrusted text)."""
     def t(plain: str) -> str:
         return plain if odd is None else f"{plain}{odd}"
 

@@ -1,4 +1,4 @@
-"""Shared pieces of the part-2 panel tests: workflow files for a real Engine,
+"""Shared pieces of the panel tests: workflow files for a real Engine,
 an engine fixture, waiting for the UI, and reading what the screen shows."""
 
 from __future__ import annotations
