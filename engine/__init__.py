@@ -124,6 +124,7 @@ from .dask_executor import (
 )
 from .pool import PoolConfigError, QueueFull, WorkerPool
 from .store import (
+    OwnerInfo,
     RecoveryReport,
     Retention,
     RetentionError,
@@ -134,6 +135,7 @@ from .store import (
     StoreForeignError,
     StoreReadOnlyError,
     StoreWriteError,
+    StateDirBusyError,
 )
 
 __version__ = "0.1.0"
@@ -145,6 +147,7 @@ __all__ = [
     "RecoveryReport",
     "Retention",
     "RetentionError",
+    "StateDirBusyError",
     "Store",
     "StoreClosedError",
     "StoreCorruptError",
@@ -165,6 +168,7 @@ __all__ = [
     "ExecutorShutdownError",
     "ExecutorSpecError",
     "NotPicklableError",
+    "OwnerInfo",
     "current_executor",
     "executor_from_spec",
     "use_executor",
