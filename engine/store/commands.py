@@ -134,7 +134,13 @@ class CommandBook:
         """The command with ``command_id``, or None."""
         with self._conn() as conn:
             row = conn.execute(f"SELECT {_COLUMNS} FROM commands WHERE id = ?", (command_id,)).fetchone()
-        return _command(row) if row is not None else None
+        if row is None:
+            return None
+        try:
+            return _command(row)
+        except (TypeError, ValueError):
+            # A malformed row is still reported, with its outcome; only its arguments are lost.
+            return _command((*row[:2], "{}", *row[3:11], None, row[12]))
 
     def wait(
         self,
