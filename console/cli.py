@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("console.cmd_validate", "check every workflow file of a directory; file:line: message per problem"),
     "run": ("console.cmd_run", "run workflows headless (exit 0 on success, 1 on failure)"),
     "dlq": ("console.cmd_dlq", "list, show, retry, replay or discard the dead letters of a state directory"),
+    "attach": ("console.cmd_attach", "open the console on the live engine that owns a state directory"),
     "metrics": ("console.cmd_metrics", "print the engine's metrics (Prometheus text) from a state directory or a headless run"),
 }
 

@@ -23,9 +23,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
+from .errors import FlowError
 from .store.commands import Command, CommandBook
 
 log = logging.getLogger("engine.commands")
+
+# Ended commands are history for an hour (`flowconsole status`, an operator's
+# second look), then pruned, checked once a minute.
+KEEP_ENDED = 3600.0
+PRUNE_EVERY = 60.0
 
 Operation = Callable[[Any, dict[str, Any], str, "str | None"], Any]
 
@@ -118,6 +124,23 @@ def _breaker(action: str) -> Operation:
     return operate
 
 
+def _breaker_snapshots(engine: Any, args: dict[str, Any], actor: str, reason: str | None) -> Any:
+    return engine.runtime.breakers.snapshots()
+
+
+def _dlq_retry_many(engine: Any, args: dict[str, Any], actor: str, reason: str | None) -> Any:
+    ids = _arg(args, "ids", list)
+    outcome: dict[str, list[str]] = {"resolved": [], "dead": [], "refused": []}
+    for letter_id in ids:
+        try:
+            letter = engine.runtime.dlq.retry(str(letter_id), actor=actor, reason=reason or "bulk retry")
+        except FlowError:
+            outcome["refused"].append(str(letter_id))
+            continue
+        outcome["resolved" if letter.status == "resolved" else "dead"].append(letter.id)
+    return outcome
+
+
 def _saga(engine: Any, name: str) -> Any:
     saga = engine.runtime.definitions.get(name)
     if saga is None or not hasattr(saga, "retry_compensations"):
@@ -149,6 +172,8 @@ OPERATIONS: dict[str, Operation] = {
     "breaker.force_open": _breaker("force_open"),
     "breaker.force_closed": _breaker("force_closed"),
     "breaker.reset": _breaker("reset"),
+    "breaker.snapshots": _breaker_snapshots,
+    "dlq.retry_many": _dlq_retry_many,
     "saga.retry_compensation": _saga_retry_compensation,
     "saga.mark_compensated": _saga_mark_compensated,
 }
@@ -185,6 +210,7 @@ class CommandServer:
         self._clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_prune = 0.0
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flowconsole-command")
 
     def start(self) -> None:
@@ -208,6 +234,9 @@ class CommandServer:
         """Claim what is pending now and hand it to the pool; returns how many were claimed."""
         now = self._clock()
         self._book.expire(now)
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY
+            self._book.prune(now - KEEP_ENDED)
         claimed = self._book.claim(self._owner, now)
         for command in claimed:
             if not isinstance(command, str):

@@ -2,7 +2,8 @@
 
 Line one: workflows loaded, runs active, events per second, dead letters
 waiting, breakers open, events dropped by the bridge (and READ-ONLY when so).
-Line two: every view's number key and alias, the shown one highlighted.
+Line two: every view's number key and alias, the shown one highlighted; for
+an attached console, then the engine it follows, or that it is gone.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class HeaderVitals(Widget):
         self.readonly = False
         self.views: Sequence[tuple[str, str]] = ()
         self.current_view = ""
+        self.attachment: tuple[str, bool] | None = None
 
     def show(self, *, dropped: int, readonly: bool, views: Sequence[tuple[str, str]], current_view: str) -> None:
         self.dropped = dropped
@@ -40,6 +42,12 @@ class HeaderVitals(Widget):
         self.views = views
         self.current_view = current_view
         self.refresh()
+
+    def show_attachment(self, label: str, *, live: bool) -> None:
+        """An attached console: which engine it follows (``live``), or that it is gone."""
+        if self.attachment != (label, live):
+            self.attachment = (label, live)
+            self.refresh()
 
     def render(self) -> Text:
         label = self.get_component_rich_style("header--label", default=_PLAIN)
@@ -65,4 +73,7 @@ class HeaderVitals(Widget):
             style = "header--view-active" if alias == self.current_view else "header--view"
             text.append(f" {key} {alias} ", style=self.get_component_rich_style(style, default=_PLAIN))
             text.append(" ")
+        if self.attachment is not None:
+            attached, live = self.attachment
+            text.append(f" {attached}", style=label if live else alert)
         return text

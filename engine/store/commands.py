@@ -194,6 +194,18 @@ class CommandBook:
         with self._conn() as conn:
             self._finish(conn, command_id, status, result, error, now)
 
+    def forget(self, command_id: str) -> None:
+        """Delete an ended command (a read whose answer has been taken)."""
+        with self._conn() as conn:
+            conn.execute("DELETE FROM commands WHERE id = ? AND status IN ('done', 'failed', 'expired')", (command_id,))
+
+    def prune(self, before: float) -> int:
+        """Delete commands that ended before ``before``; returns how many."""
+        with self._conn() as conn:
+            return conn.execute(
+                "DELETE FROM commands WHERE status IN ('done', 'failed', 'expired') AND finished < ?", (before,)
+            ).rowcount
+
     def settle_after_restart(self, now: float) -> tuple[int, int]:
         """At an owner's start: fail what a dead owner accepted, expire what is overdue.
 
