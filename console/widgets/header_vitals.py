@@ -1,9 +1,9 @@
 """The header: the engine's vital signs and the view bar.
 
-Line one: workflows loaded, runs active, events per second, dead letters
+Line one: for an attached console, the engine it follows (or that it is
+gone); workflows loaded, runs active, events per second, dead letters
 waiting, breakers open, events dropped by the bridge (and READ-ONLY when so).
-Line two: every view's number key and alias, the shown one highlighted; for
-an attached console, then the engine it follows, or that it is gone.
+Line two: every view's number key and alias, the shown one highlighted.
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ class HeaderVitals(Widget):
         alert = self.get_component_rich_style("header--alert", default=_PLAIN)
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(" flowconsole ", style=self.get_component_rich_style("header--title", default=_PLAIN))
+        if self.attachment is not None:
+            attached, live = self.attachment
+            text.append(f"  {attached}", style="bold" if live else alert)
 
         def vital(name: str, value: int, bad: bool = False) -> None:
             text.append(f"  {name} ", style=label)
@@ -73,7 +76,4 @@ class HeaderVitals(Widget):
             style = "header--view-active" if alias == self.current_view else "header--view"
             text.append(f" {key} {alias} ", style=self.get_component_rich_style(style, default=_PLAIN))
             text.append(" ")
-        if self.attachment is not None:
-            attached, live = self.attachment
-            text.append(f" {attached}", style=label if live else alert)
         return text
