@@ -63,7 +63,7 @@ class AttachedEngine:
         self,
         state_dir: str | Path,
         *,
-        poll: float = 0.1,
+        poll: float = 0.05,
         owner_poll: float = 0.25,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -31,7 +31,7 @@ from engine.dlq import FILTERS, DeadLetterQueue
 from engine.errors import FlowError
 from engine.store import OwnerInfo, StateDirBusyError, Store
 from engine.store.dlq_store import DeadLetterView
-from engine.store.schema import DB_NAME
+from engine.store.schema import DB_NAME, check_database
 
 from .owner_route import DEFAULT_TIMEOUT, CommandTimedOut, live_owner, local_ownership, send
 
@@ -116,6 +116,7 @@ def _view(state_dir: Path) -> DeadLetterView:
     """The letters of ``state_dir``, read-only: reading never changes what the owner holds."""
     if not (state_dir / DB_NAME).is_file():
         raise UsageError(f"{state_dir}: no flowconsole state here (no {DB_NAME})")
+    check_database(state_dir / DB_NAME)
     return DeadLetterView(state_dir / DB_NAME)
 
 
