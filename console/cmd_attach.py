@@ -25,6 +25,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from engine import FlowError
+    from engine.store import Command
+
+    from .safe import visible
 
     from .app import FlowConsoleApp, UnknownThemeError
     from .attached_engine import AttachedEngine
@@ -42,9 +45,16 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     app: FlowConsoleApp | None = None
 
-    def progress(command) -> None:
-        if app is not None and command.status == "accepted":
-            app.call_from_thread(app.notify, f"{command.kind}: accepted by {command.owner}", markup=False)
+    def progress(command: Command) -> None:
+        if app is None:
+            return
+        if command.status == "pending":
+            note = f"{command.kind}: sent, waiting for the engine to take it"
+        elif command.status == "accepted":
+            note = f"{command.kind}: accepted by {command.owner}"
+        else:
+            return
+        app.call_from_thread(app.notify, visible(note, max_length=120), markup=False)
 
     commands = RemoteCommands(engine, actor=args.actor or default_actor(), progress=progress)
     app = FlowConsoleApp(
