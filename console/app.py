@@ -50,6 +50,10 @@ from .widgets.key_footer import KeyFooter
 from .widgets.workflow_list import WorkflowList
 
 
+# How often an attached console checks on its engine: a dead owner shows within this.
+ATTACHMENT_INTERVAL = 0.25
+
+
 class UnknownThemeError(ValueError):
     """A theme was asked for by a name no theme file defines."""
 
@@ -91,6 +95,7 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         theme: str | None = None,
         recorded_events: Sequence[Event] | None = None,
         start_engine: bool = False,
+        commands: Any | None = None,
     ) -> None:
         # Themes first: App.__init__ builds the stylesheet's variables from them.
         self.flow_themes = load_themes()
@@ -101,7 +106,8 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         self.engine = engine
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.readonly = readonly
-        self.commands = EngineCommands(engine)
+        # An attached console passes the commands that go to the owner of its state directory.
+        self.commands = commands if commands is not None else EngineCommands(engine)
         # With start_engine the engine loads its files on a thread of its own,
         # so a slow load never holds up the screen.
         self._engine_starter = (
@@ -180,6 +186,9 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         self._sync_all()
         self.set_interval(DRAIN_INTERVAL, self._drain, name="bridge-drain")
         self.set_interval(CLOCK_INTERVAL, self._tick, name="clock-tick")
+        if callable(getattr(self.engine, "attachment", None)):
+            self._show_attachment()
+            self.set_interval(ATTACHMENT_INTERVAL, self._show_attachment, name="attachment")
         self._focus_view()
         self.call_after_refresh(_settle_heap)
 
@@ -190,6 +199,11 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         except Exception as exc:  # noqa: BLE001 - shown to the operator, the console stays up
             message = visible(f"{type(exc).__name__}: {exc}", max_length=300)
             self.call_from_thread(self.notify, message, title="engine failed to start", severity="error", markup=False)
+
+    def _show_attachment(self) -> None:
+        """Say in the header which engine an attached console follows, or that it is gone."""
+        attachment = self.engine.attachment()
+        self._header.show_attachment(visible(attachment.label(), max_length=80), live=attachment.live)
 
     def wait_engine_started(self, timeout: float | None = None) -> None:
         """Wait for the engine's start-up thread (if any) to finish."""

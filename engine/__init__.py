@@ -126,6 +126,7 @@ from .saga import (
 from .pool import PoolConfigError, QueueFull, WorkerPool
 from .event_driven import EventDrivenWorkflow, HandlerNotFound
 from .store import (
+    OwnerInfo,
     RecoveryReport,
     Retention,
     RetentionError,
@@ -136,6 +137,7 @@ from .store import (
     StoreForeignError,
     StoreReadOnlyError,
     StoreWriteError,
+    StateDirBusyError,
 )
 from .host import (
     BuildContext,
@@ -225,6 +227,7 @@ __all__ = [
     "NoRetrierError",
     "NotCallableTaskError",
     "NotPicklableError",
+    "OwnerInfo",
     "PoolConfigError",
     "PoolJob",
     "QueueFull",
@@ -251,6 +254,7 @@ __all__ = [
     "SagaStepTimeout",
     "Span",
     "SpanEvent",
+    "StateDirBusyError",
     "StateMachine",
     "Store",
     "StoreClosedError",

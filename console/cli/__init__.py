@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, NoReturn, Sequence
 
-from engine import __version__
+from engine import StateDirBusyError, __version__
 
 PROG = "flowconsole"
 
@@ -28,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("console.cli.validate", "check every workflow file of a directory; file:line: message per problem"),
     "run": ("console.cli.run", "run workflows headless (exit 0 on success, 1 on failure)"),
     "dlq": ("console.cli.dlq", "list, show, retry, replay or discard the dead letters of a state directory"),
+    "attach": ("console.cli.attach", "open the console on the live engine that owns a state directory"),
     "metrics": ("console.cli.metrics", "print the engine's metrics (Prometheus text) from a state directory or a headless run"),
 }
 
@@ -160,6 +162,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return 2
+    except StateDirBusyError as exc:
+        sys.stderr.write(f"{PROG}: error: {busy_message(exc)}\n")
+        return 1
     except KeyboardInterrupt:
         return 130
 
+
+def busy_message(exc: StateDirBusyError) -> str:
+    """One line: who owns the state directory, and what to do instead of starting a second engine."""
+    owner = exc.owner
+    who = "another engine"
+    if owner is not None:
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(owner.started_at))
+        who = f"engine pid {owner.pid} on {owner.host} (since {since})"
+    return (
+        f"{exc.state_dir} is owned by {who}; only one engine may run on a state directory: "
+        f"see it with 'flowconsole status --state-dir {exc.state_dir}', act on it with "
+        f"'flowconsole dlq ... --state-dir {exc.state_dir}', or use another --state-dir"
+    )

@@ -5,6 +5,12 @@ one the console uses) through the engine's dead-letter API. A retry or a
 replay runs the unit with the *current* workflow files, which it loads from
 ``--workflows DIR``. A bad id, filter or state directory is one line on
 stderr and exit code 2; a retry whose unit fails again exits 1.
+
+``list`` and ``show`` only read. An action that changes a letter goes to the
+engine that owns the state directory when one is live (`console.cli.owner_route`):
+it carries the action out with its own workflow files and the command waits
+for its outcome (``--timeout``). With no live owner the command acts itself,
+holding the owner lock meanwhile.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -22,8 +29,11 @@ from engine import Runtime
 from engine.resilience.dlq.letter import DeadLetter
 from engine.resilience.dlq.queue import FILTERS, DeadLetterQueue
 from engine.errors import FlowError
-from engine.store import Store
-from engine.store.schema import DB_NAME
+from engine.store import OwnerInfo, StateDirBusyError, Store
+from engine.store.dlq_store import DeadLetterView
+from engine.store.schema import DB_NAME, check_database
+
+from .owner_route import DEFAULT_TIMEOUT, CommandTimedOut, live_owner, local_ownership, send
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -59,18 +69,95 @@ def configure(parser: argparse.ArgumentParser) -> None:
     for sub in (listing, show, retry, replay, discard):
         add_state_dir_option(sub)
         sub.add_argument("--actor", default="cli", help=argparse.SUPPRESS)
+    for sub in (retry, replay, discard):
+        sub.add_argument(
+            "--timeout", metavar="S", type=_seconds, default=DEFAULT_TIMEOUT,
+            help=f"with a live engine owning the state directory: seconds to wait for its outcome (default {DEFAULT_TIMEOUT:g})",
+        )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def main(args: argparse.Namespace) -> int:
     """Run one ``dlq`` action; returns the exit code."""
     try:
-        with _queue(args) as dlq:
-            return _ACTIONS[args.action](dlq, args)
+        if args.action in _READS:
+            return _ACTIONS[args.action](_view(args.state_dir), args)
+        owner = live_owner(args.state_dir)
+        if owner is None:
+            try:
+                with local_ownership(args.state_dir), _queue(args) as dlq:
+                    return _ACTIONS[args.action](dlq, args)
+            except StateDirBusyError as exc:
+                # An engine started on the directory meanwhile: it carries the action out.
+                owner = exc.owner
+                if owner is None:
+                    raise
+        return _remote(args, owner)
+    except CommandTimedOut as exc:
+        _error(str(exc))
+        return 1
     except UsageError as exc:
         _error(str(exc))
     except (FlowError, KeyError, ValueError) as exc:
         _error(str(exc))
     return 2
+
+
+def _view(state_dir: Path) -> DeadLetterView:
+    """The letters of ``state_dir``, read-only: reading never changes what the owner holds."""
+    if not (state_dir / DB_NAME).is_file():
+        raise UsageError(f"{state_dir}: no flowconsole state here (no {DB_NAME})")
+    check_database(state_dir / DB_NAME)
+    return DeadLetterView(state_dir / DB_NAME)
+
+
+def _remote(args: argparse.Namespace, owner: OwnerInfo) -> int:
+    """Have the live owner of the state directory carry the action out; print its outcome."""
+    if getattr(args, "workflows", None) is not None:
+        sys.stderr.write(
+            f"flowconsole dlq: note: engine {owner.label()} owns {args.state_dir} and uses its own "
+            "workflow files; --workflows is not used\n"
+        )
+    view = _view(args.state_dir)
+    if args.action == "retry" and args.match is not None:
+        filters = _parse_filter(args.match)
+        count = view.count_matching(**{**filters, "status": "dead"})
+        if count == 0:
+            print(f"no dead letters match {args.match}")
+            return 0
+        command = _send(args, owner, "dlq.retry_matching", {"filters": filters, "expect": count})
+        if command.error is not None:
+            return _failed(command)
+        return _bulk_outcome(command.result)
+    view.get(args.id)  # a letter that does not exist is bad input (exit 2), not a failed command
+    command = _send(args, owner, f"dlq.{args.action}", {"id": args.id})
+    if command.error is not None:
+        return _failed(command)
+    result = command.result
+    if args.action == "discard":
+        print(f"{result['id']}: {result['status']}")
+        return 0
+    return _outcome_line(result["id"], result["status"], result["error_type"], result["error"])
+
+
+def _send(args: argparse.Namespace, owner: OwnerInfo, kind: str, arguments: dict[str, Any]) -> Any:
+    return send(
+        args.state_dir, owner, kind, arguments, actor=args.actor, reason=args.reason, timeout=args.timeout
+    )
+
+
+def _failed(command: Any) -> int:
+    print(f"{command.args.get('id', command.kind)}: failed in engine {command.owner} ({_short(command.error, 200)})")
+    return 1
 
 
 @contextlib.contextmanager
@@ -101,7 +188,7 @@ def _queue(args: argparse.Namespace) -> Iterator[DeadLetterQueue]:
         runtime.bus.close()
 
 
-def _list(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
+def _list(dlq: DeadLetterView, args: argparse.Namespace) -> int:
     letters = dlq.list(workflow=args.workflow, status=args.status)
     if args.error:
         letters = [letter for letter in letters if _error_matches(letter, args.error)]
@@ -126,7 +213,7 @@ def _list(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
+def _show(dlq: DeadLetterView, args: argparse.Namespace) -> int:
     letter = dlq.get(args.id)
     if args.json:
         json.dump(letter.to_dict(), sys.stdout, indent=2)
@@ -162,15 +249,21 @@ def _retry(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
         print(f"no dead letters match {args.match}")
         return 0
     outcome = dlq.retry_matching(actor=args.actor, reason=args.reason, expect=count, **filters)
-    print(
-        f"matched {outcome.matched}: {len(outcome.succeeded)} resolved, "
-        f"{len(outcome.failed)} failed again, {len(outcome.skipped)} skipped"
+    return _bulk_outcome(
+        {"matched": outcome.matched, "succeeded": outcome.succeeded, "failed": outcome.failed, "skipped": outcome.skipped}
     )
-    for letter_id in outcome.failed:
+
+
+def _bulk_outcome(outcome: dict[str, Any]) -> int:
+    print(
+        f"matched {outcome['matched']}: {len(outcome['succeeded'])} resolved, "
+        f"{len(outcome['failed'])} failed again, {len(outcome['skipped'])} skipped"
+    )
+    for letter_id in outcome["failed"]:
         print(f"  failed again: {letter_id}")
-    for letter_id in outcome.skipped:
+    for letter_id in outcome["skipped"]:
         print(f"  skipped: {letter_id} (busy, or no retrier: pass --workflows DIR)")
-    return 1 if outcome.failed or outcome.skipped else 0
+    return 1 if outcome["failed"] or outcome["skipped"] else 0
 
 
 def _replay(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
@@ -184,13 +277,18 @@ def _discard(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
 
 
 def _outcome(letter: DeadLetter) -> int:
-    if letter.status == "resolved":
-        print(f"{letter.id}: resolved")
+    return _outcome_line(letter.id, letter.status, letter.error_type, letter.error)
+
+
+def _outcome_line(letter_id: str, status: str, error_type: str, error: str) -> int:
+    if status == "resolved":
+        print(f"{letter_id}: resolved")
         return 0
-    print(f"{letter.id}: failed again ({letter.error_type}: {_short(letter.error, 200)})")
+    print(f"{letter_id}: failed again ({error_type}: {_short(error, 200)})")
     return 1
 
 
+_READS = {"list", "show"}
 _ACTIONS = {"list": _list, "show": _show, "retry": _retry, "replay": _replay, "discard": _discard}
 
 

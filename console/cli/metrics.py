@@ -56,22 +56,21 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _from_state_dir(state_dir: Path) -> MetricsCollector:
-    from engine.store import Store
-    from engine.store.schema import DB_NAME
+    from engine.store.event_log import query_events
+    from engine.store.schema import DB_NAME, check_database, connect
 
     if not (state_dir / DB_NAME).is_file():
         raise UsageError(
             f"{state_dir}: no flowconsole state here (no {DB_NAME}); give the --state-dir the "
             "console or 'flowconsole run --state-dir' used, or --workflows DIR to run workflows now"
         )
-    store = Store.open(state_dir)
+    # Read-only: a live engine may own the directory, and reading must not act behind its back.
+    check_database(state_dir / DB_NAME)
+    conn = connect(state_dir / DB_NAME, "normal", readonly=True)
     try:
-        with store.reader() as conn:
-            from engine.store.event_log import query_events
-
-            return metrics_from_events(query_events(conn))
+        return metrics_from_events(query_events(conn))
     finally:
-        store.close()
+        conn.close()
 
 
 def _from_headless_run(directory: Path, wanted: str | None, timeout: float) -> tuple[MetricsCollector, bool]:

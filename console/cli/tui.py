@@ -14,6 +14,7 @@ from console.cli import UsageError
 def run_app(args: argparse.Namespace) -> int:
     """Open the console on ``args.directory``; returns the exit code."""
     from engine import Engine
+    from engine.store import StateDirBusyError, read_owner
 
     from console.app import FlowConsoleApp, UnknownThemeError
     from console.themes import load_themes
@@ -21,6 +22,10 @@ def run_app(args: argparse.Namespace) -> int:
     themes = load_themes()
     if args.theme is not None and args.theme not in themes:
         raise UsageError(str(UnknownThemeError(args.theme, themes)))
+    owner = read_owner(args.state_dir)
+    if owner is not None:
+        # Refused before the screen opens: the engine's own start would refuse too, behind a toast.
+        raise StateDirBusyError(args.state_dir, owner)
     engine = Engine(args.directory, state_dir=args.state_dir)
     # The app subscribes its bridge here, before the engine starts.
     app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)

@@ -1,6 +1,7 @@
 """The header: the engine's vital signs and the view bar.
 
-Line one: workflows loaded, runs active, events per second, dead letters
+Line one: for an attached console, the engine it follows (or that it is
+gone); workflows loaded, runs active, events per second, dead letters
 waiting, breakers open, events dropped by the bridge (and READ-ONLY when so).
 Line two: every view's number key and alias, the shown one highlighted.
 """
@@ -33,6 +34,7 @@ class HeaderVitals(Widget):
         self.readonly = False
         self.views: Sequence[tuple[str, str]] = ()
         self.current_view = ""
+        self.attachment: tuple[str, bool] | None = None
 
     def show(self, *, dropped: int, readonly: bool, views: Sequence[tuple[str, str]], current_view: str) -> None:
         self.dropped = dropped
@@ -41,11 +43,20 @@ class HeaderVitals(Widget):
         self.current_view = current_view
         self.refresh()
 
+    def show_attachment(self, label: str, *, live: bool) -> None:
+        """An attached console: which engine it follows (``live``), or that it is gone."""
+        if self.attachment != (label, live):
+            self.attachment = (label, live)
+            self.refresh()
+
     def render(self) -> Text:
         label = self.get_component_rich_style("header--label", default=_PLAIN)
         alert = self.get_component_rich_style("header--alert", default=_PLAIN)
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(" flowconsole ", style=self.get_component_rich_style("header--title", default=_PLAIN))
+        if self.attachment is not None:
+            attached, live = self.attachment
+            text.append(f"  {attached}", style="bold" if live else alert)
 
         def vital(name: str, value: int, bad: bool = False) -> None:
             text.append(f"  {name} ", style=label)

@@ -34,12 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from ..executors.threads import Executor, current_executor, use_executor
+from .commands import CommandServer
 from .loading import WorkflowLoading
 from .runs import RunLauncher, RunRecord
 from .loader import DEFAULT_CHECK_TIMEOUT
 from .errors import EngineStoppedError, UnknownRunError, WorkflowKindError
 from .registry import Definition, Registry, UnknownWorkflowError
 from ..runtime import Runtime
+from ..store.commands import CommandBook
+from ..store.owner import OwnerLock, flowconsole_version
 from .triggers import Triggers
 from .watcher import ChangeSource, Watcher
 from .kinds import teardown_obj
@@ -88,6 +91,8 @@ class Engine(WorkflowLoading):
         self.check_timeout = check_timeout
         self.settle = settle
         self.store: Any = None
+        self._owner: OwnerLock | None = None
+        self._commands: CommandServer | None = None
         self._schedules_on = schedules
         self._lock = threading.Lock()
         self._reload_lock = threading.RLock()
@@ -114,24 +119,37 @@ class Engine(WorkflowLoading):
         """Open the store, load every file, then start hot reload and schedules."""
         if self._started:
             return
-        self._started = True
         if self.state_dir is not None:
-            from ..store import Store
-
-            self.store = Store.open(self.state_dir).attach(self.runtime)
+            self._open_state_dir(self.state_dir)
+        self._started = True
         if self.workflow_dir is not None:
             self.reload()
         if self.store is not None:
             self.store.recover(self.runtime)
+            self._commands = CommandServer(self, CommandBook(self.state_dir), self._owner.info.label())
+            self._commands.start()
         if self._watcher is not None:
             self._watcher.start()
         if self._schedules_on:
             self.triggers.start()
 
+    def _open_state_dir(self, state_dir: Path) -> None:
+        """Own ``state_dir`` (or raise `StateDirBusyError`), then open its store."""
+        from ..store import Store
+
+        self._owner = OwnerLock.acquire(state_dir, workflow_dir=self.workflow_dir, version=flowconsole_version())
+        try:
+            self.store = Store.open(state_dir).attach(self.runtime)
+        except BaseException:
+            self._owner.release()
+            raise
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop hot reload and schedules, let in-flight runs finish, release every thread."""
         if self._stopped.is_set():
             return
+        if self._commands is not None:
+            self._commands.stop(timeout)
         # Schedules and hot reload go first: a schedule firing after starts
         # are refused would log a failed start for every due workflow.
         if self._watcher is not None:
@@ -145,6 +163,8 @@ class Engine(WorkflowLoading):
             teardown_obj(definition.kind, definition.obj)
         if self.store is not None:
             self.store.close(timeout)
+        if self._owner is not None:
+            self._owner.release()
 
     def _cancel_active(self, timeout: float) -> None:
         """Cancel the runs that outlived ``stop``'s grace period, and say which."""

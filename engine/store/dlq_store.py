@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..resilience.dlq.errors import DeadLetterNotFound
 from ..resilience.dlq.letter import DeadLetter
+from ..resilience.dlq.queue import check_filters
+from .schema import connect
 
 if TYPE_CHECKING:
     from .core import Store
@@ -79,6 +83,41 @@ class SQLiteDeadLetterStore:
         """How many letters are stored."""
         with self._store.reader() as conn:
             return conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+
+
+class DeadLetterView:
+    """The dead letters of a state directory, read-only: what a process that is not the owner may do.
+
+    Reading through a `DeadLetterQueue` would settle interrupted retries
+    (``retrying`` → ``dead``), which only the owner of the directory may do;
+    this view never writes. Each call opens its own read-only connection.
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = db_path
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        conn = connect(self.path, "normal", readonly=True)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    def get(self, letter_id: str) -> DeadLetter:
+        """The letter with ``letter_id``; raises `DeadLetterNotFound`."""
+        rows = self._rows("SELECT body FROM dead_letters WHERE id = ?", (letter_id,))
+        if not rows:
+            raise DeadLetterNotFound(letter_id)
+        return _letter(rows[0][0])
+
+    def list(self, **filters: Any) -> list[DeadLetter]:
+        """Letters matching every given filter, oldest first (as `DeadLetterQueue.list`)."""
+        wanted = check_filters(filters)
+        letters = [_letter(body) for (body,) in self._rows("SELECT body FROM dead_letters ORDER BY rowid")]
+        return [letter for letter in letters if all(getattr(letter, k) == v for k, v in wanted.items())]
+
+    def count_matching(self, **filters: Any) -> int:
+        return len(self.list(**filters))
 
 
 def _letter(body: str) -> DeadLetter:

@@ -89,6 +89,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (workflow, instance_id)
         )""",
     ),
+    (
+        """CREATE TABLE commands (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            args TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            reason TEXT,
+            created REAL NOT NULL,
+            deadline REAL NOT NULL,
+            status TEXT NOT NULL,
+            owner TEXT,
+            claimed REAL,
+            finished REAL,
+            result TEXT,
+            error TEXT
+        )""",
+        "CREATE INDEX commands_status ON commands (status, created)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -171,6 +189,22 @@ def open_database(path: Path, durability: Durability) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def check_database(path: Path) -> None:
+    """Raise unless ``path`` is a flowconsole database this version can read; never writes."""
+    if not _check_header(path):
+        raise StoreCorruptError(f"{path}: the database is empty", path)
+    try:
+        conn = connect(path, "normal", readonly=True)
+    except sqlite3.Error as exc:
+        raise StoreCorruptError(f"{path}: cannot open the database: {exc}", path) from exc
+    try:
+        _check_identity(conn, path)
+    except sqlite3.DatabaseError as exc:
+        raise StoreCorruptError(f"{path}: the database is damaged: {exc}", path) from exc
+    finally:
+        conn.close()
 
 
 def _check_identity(conn: sqlite3.Connection, path: Path) -> None:

@@ -200,7 +200,7 @@ class DeadLetterQueue(LetterAttempts):
         Filters: ``workflow``, ``error_type``, ``fingerprint``, ``status``,
         ``source``, ``unit``, ``run_id``; a filter given as None matches all.
         """
-        wanted = _check_filters(filters)
+        wanted = check_filters(filters)
         with self._lock:
             letters = self._book.all()
         return [
@@ -334,7 +334,8 @@ class DeadLetterQueue(LetterAttempts):
         )
 
 
-def _check_filters(filters: dict[str, Any]) -> dict[str, Any]:
+def check_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """The filters given a value, after checking each names a filter (and a status)."""
     unknown = sorted(set(filters) - FILTERS)
     if unknown:
         raise DeadLetterFilterError(unknown[0], filters[unknown[0]], f"is not a filter; use one of {sorted(FILTERS)}")
