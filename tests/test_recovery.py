@@ -142,6 +142,63 @@ def test_state_machine_journal_follows_reset(state):
         store.close()
 
 
+DOOR = """
+from engine import workflow
+from engine.fsm import StateMachine
+
+
+@workflow(name="door")
+def build():
+    machine = StateMachine("closed", {"opened": 0}, name="door", instance_id="door-1")
+    machine.add_transition("closed", "open", "open", action=lambda c: c.update(opened=c["opened"] + 1))
+    machine.add_transition("open", "closed", "close")
+    return machine
+"""
+
+
+def _door_engine(tmp_path, state):
+    from engine.host import Engine
+
+    (tmp_path / "door.py").write_text(DOOR)
+    engine = Engine(tmp_path / "door.py", state_dir=state, check_timeout=None, watch=False, schedules=False)
+    seen: list[tuple[str, str]] = []
+    engine.runtime.bus.subscribe("fsm.*", lambda e: seen.append((e.type, e.data["to"])))
+    engine.start()
+    return engine, seen
+
+
+def test_a_builders_own_instance_keeps_its_state_over_two_clean_restarts(tmp_path, state):
+    engine, _ = _door_engine(tmp_path, state)
+    engine.fire("door", "door-1", "open")
+    engine.stop()
+    for _ in range(2):
+        engine, seen = _door_engine(tmp_path, state)
+        try:
+            door = engine.runtime.definitions.get("door")
+            assert (door.current_state, door.context, door.history) == ("open", {"opened": 1}, ["closed", "open"])
+            assert seen[-1] == ("fsm.instance_restored", "open")
+        finally:
+            engine.stop()
+    with Store.open(state) as store:
+        [record] = store.fsm_instances()
+        assert (record.state, record.context) == ("open", {"opened": 1})
+
+
+def test_an_instance_created_in_a_fresh_state_directory_is_not_restored(state):
+    runtime, store = _restart(state)
+    restored = []
+    runtime.bus.subscribe("fsm.instance_restored", restored.append)
+    try:
+        machine = _machine(runtime)
+        runtime.definitions.register("deploy", machine)
+        machine.create_instance("d-new")
+        store.flush()
+        report = store.recover(runtime)
+        assert (report.fsm_instances, restored) == ([], [])
+    finally:
+        store.close()
+
+
 def test_recovery_reports_a_workflow_that_is_not_loaded(state):
     runtime, store = _restart(state)
     _machine(runtime).create_instance("d-3")

@@ -14,7 +14,9 @@
   holds a future of each outcome): forward if it was going forward, unless
   ``saga_direction="backward"`` is asked for; a saga that was compensating
   finishes its compensations.
-* State-machine instances come back in their state with context and history.
+* State-machine instances come back in their state with context and history:
+  those journalled by earlier sessions (``machines``, read when the store
+  was attached), never one this session created.
 
 A run whose workflow is not loaded, or whose resume raises, is reported in
 ``RecoveryReport.failed`` and left ``running`` in the journal for a later
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from .core import Store
+    from .journal import FsmRecord
 
 log = logging.getLogger("engine.store")
 
@@ -57,8 +60,12 @@ def recover(
     definitions: Any,
     *,
     saga_direction: Literal["forward", "backward"] | None = None,
+    machines: list[FsmRecord] | None = None,
 ) -> RecoveryReport:
-    """Resume interrupted DAG runs and sagas and restore state machines; see the module."""
+    """Resume interrupted DAG runs and sagas and restore state machines; see the module.
+
+    ``machines``: the instances to restore (None: every one journalled now).
+    """
     report = RecoveryReport()
     for run in store.runs(status="running", kind="dag"):
         definition = definitions.get(run.workflow) if run.workflow else None
@@ -88,7 +95,9 @@ def recover(
         journal = store.saga_steps(run.run_id)
         direction = journal.direction if journal.direction == "backward" else (saga_direction or "forward")
         report.sagas[run.run_id] = _resume_saga(definition, run.run_id, journal, direction)
-    _restore_machines(store, runtime, definitions, report)
+    _restore_machines(
+        store.fsm_instances() if machines is None else machines, runtime, definitions, report
+    )
     return report
 
 
@@ -112,11 +121,13 @@ def _resume_saga(definition: Any, run_id: str, journal: Any, direction: str) -> 
     return future
 
 
-def _restore_machines(store: Store, runtime: Any, definitions: Any, report: RecoveryReport) -> None:
+def _restore_machines(
+    machines: list[FsmRecord], runtime: Any, definitions: Any, report: RecoveryReport
+) -> None:
     from ..fsm_registry import InstanceRegistry
 
     registry = InstanceRegistry(runtime)
-    for record in store.fsm_instances():
+    for record in machines:
         name = record.workflow
         if name is None:
             _fail(report, record.instance_id, "state machine without a name cannot be restored")
