@@ -9,7 +9,10 @@ never sets one shares a process default, which is what the seed's examples
 get.
 
 ``_lock`` guards the lazy construction of the services, so two threads asking
-for ``runtime.tracer`` at once get the same tracer.
+for ``runtime.tracer`` at once get the same tracer. The metrics collector is
+the exception: it is made with the runtime (unless ``engine_metrics=False``),
+because the engine's metrics are derived from events as they are published,
+and a collector made at its first read would never count what came before.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class Runtime:
     """The bus, clock and shared services of one engine.
 
     ``definitions`` holds the workflow definitions currently loaded.
+    ``engine_metrics=False``: no built-in metrics are derived until
+    ``runtime.metrics`` is first used (a runtime that only replays or checks).
     """
 
     def __init__(
@@ -82,6 +87,7 @@ class Runtime:
         clock: Clock | None = None,
         *,
         event_store_size: int = 10_000,
+        engine_metrics: bool = True,
     ) -> None:
         self.bus = bus if bus is not None else EventBus(
             enable_event_sourcing=True, store_size=event_store_size
@@ -90,6 +96,8 @@ class Runtime:
         self._lock = threading.Lock()
         self._services: dict[str, Any] = {}
         self.definitions = DefinitionTable()
+        if engine_metrics:
+            self.metrics  # made now, so that it counts from the first event
 
     def _service(self, name: str, build: Any) -> Any:
         service = self._services.get(name)
