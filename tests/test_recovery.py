@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import EventBus, FakeClock, Runtime
+from engine import Event, EventBus, FakeClock, Runtime
 from engine.dag import DAGWorkflow
 from engine.fsm_model import MachineDefinition
 from engine.retry import RetryPolicy
@@ -195,6 +195,27 @@ def test_an_instance_created_in_a_fresh_state_directory_is_not_restored(state):
         store.flush()
         report = store.recover(runtime)
         assert (report.fsm_instances, restored) == ([], [])
+    finally:
+        store.close()
+
+
+def test_a_dead_letter_retry_cut_short_is_ended_failed_not_run_as_the_whole_workflow(state):
+    runtime, store = _restart(state)
+    store.append(Event("run.started", {"tasks": {"b": []}, "retry_of": {"run_id": "r1", "dead_letter": "L1"}},
+                       workflow="pipeline", run_id="retry-1"), wait=True)
+    store.close()
+    runtime, store = _restart(state)
+    try:
+        calls = []
+        dag = DAGWorkflow("pipeline", runtime=runtime)
+        dag.add_task("a", lambda: calls.append("a"))
+        dag.add_task("b", lambda a: calls.append("b"), depends_on=["a"])
+        runtime.definitions.register("pipeline", dag)
+        report = store.recover(runtime)
+        store.flush()
+        assert (report.dag_runs, calls) == ({}, [])
+        assert [run.status for run in store.runs(kind="dag")] == ["failed"]
+        assert "retry dead letter L1 again" in report.failed[0][1]
     finally:
         store.close()
 

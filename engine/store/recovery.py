@@ -18,6 +18,8 @@
   those journalled by earlier sessions (``machines``, read when the store
   was attached), never one this session created.
 
+A DAG run that was a dead letter's retry is not resumed: it is ended with
+``run.failed`` (``interrupted``) and reported in ``RecoveryReport.failed``.
 A run whose workflow is not loaded, or whose resume raises, is reported in
 ``RecoveryReport.failed`` and left ``running`` in the journal for a later
 start; recovery goes on with the others.
@@ -68,6 +70,9 @@ def recover(
     """
     report = RecoveryReport()
     for run in store.runs(status="running", kind="dag"):
+        if run.data.get("retry_of"):
+            _end_interrupted_retry(runtime, run, report)
+            continue
         definition = definitions.get(run.workflow) if run.workflow else None
         if definition is None or not hasattr(definition, "start"):
             _fail(report, run.run_id, f"workflow {run.workflow!r} is not loaded")
@@ -142,6 +147,26 @@ def _restore_machines(
             _fail(report, f"{name}/{record.instance_id}", f"{type(exc).__name__}: {exc}")
             continue
         report.fsm_instances.append((name, record.instance_id))
+
+
+def _end_interrupted_retry(runtime: Any, run: Any, report: RecoveryReport) -> None:
+    """End a dead-letter retry's run that a crash cut short as failed.
+
+    Running the workflow again under its id would run every task of the
+    workflow, not the one retried; the letter is what is retried again.
+    """
+    from ..events import Event
+
+    letter = run.data["retry_of"].get("dead_letter")
+    tasks = list(run.data.get("tasks") or ())
+    reason = f"interrupted by a restart; retry dead letter {letter} again"
+    runtime.bus.publish(Event(
+        "run.failed",
+        {"duration": None, "counts": {}, "failed": tasks,
+         "errors": {task: reason for task in tasks}, "interrupted": True},
+        workflow=run.workflow, run_id=run.run_id,
+    ))
+    _fail(report, run.run_id, f"dead-letter retry {reason}")
 
 
 def _fail(report: RecoveryReport, unit: str, reason: str) -> None:
