@@ -347,6 +347,19 @@ def test_dead_letter_retry_that_fails_again_ends_its_run_failed(rt):
     assert events[-1].data["errors"] == {"b": "RuntimeError: downstream down"}
 
 
+def test_a_dead_letter_keeps_when_the_first_and_the_last_attempt_failed():
+    clock = FakeClock()
+    runtime = Runtime(EventBus(), clock)
+    wf = DAGWorkflow("spaced", runtime=runtime)
+    wf.add_task("a", flaky(9), retry=RetryPolicy(max_attempts=3, base_delay=0.4, multiplier=1.0, jitter="none"))
+    start = clock.time()
+    with pytest.raises(WorkflowError):
+        wf.execute()
+    [letter] = runtime.dlq.list()
+    assert letter.attempts == 3
+    assert (letter.first_failure - start, letter.last_failure - start) == pytest.approx((0.0, 0.8))
+
+
 def test_dead_letter_non_json_inputs_are_kept_as_repr(rt):
     class Opaque:
         def __repr__(self):
