@@ -146,7 +146,8 @@ def basic_config():
     yield out
     for handler in root.handlers:
         handler.close()
-    root.handlers, root.level = saved[0], saved[1]
+    root.handlers = saved[0]
+    root.setLevel(saved[1])
 
 
 def test_the_users_configured_level_decides_what_is_written(basic_config: io.StringIO) -> None:
@@ -169,8 +170,15 @@ def test_json_lines_keep_the_message_apart_from_the_fields(logger_name: str, str
 
 
 def test_unconfigured_logging_still_writes_every_level_as_the_seed_printed(logger_name: str) -> None:
+    # Unconfigured: the root keeps its default level, whatever earlier tests set.
+    root = logging.getLogger()
+    saved = root.level
+    root.setLevel(logging.WARNING)
     out = io.StringIO()
-    StructuredLogger(logger_name, stream=out).debug("detail", n=2)
+    try:
+        StructuredLogger(logger_name, stream=out).debug("detail", n=2)
+    finally:
+        root.setLevel(saved)
     assert json.loads(out.getvalue())["n"] == 2
 
 
