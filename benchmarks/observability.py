@@ -114,7 +114,7 @@ def dag_run(graph: dict[str, list[str]], parts: tuple[str, ...] = PARTS) -> tupl
 
     from engine.dag.workflow import DAGWorkflow
 
-    runtime = Runtime()
+    runtime = Runtime(engine_metrics="metrics" in parts)
     count = [0]
 
     def subscriber(event: Any) -> None:

@@ -12,6 +12,10 @@ get.
 for ``runtime.tracer`` at once get the same tracer. The runtime sits below the
 rooms whose services it hands out: `engine.observe` and `engine.resilience`
 register a factory for each service (`register_service`) when imported.
+The metrics collector is made with the runtime (unless
+``engine_metrics=False``), because the engine's metrics are derived from events
+as they are published, and a collector made at its first read would never
+count what came before.
 """
 
 from __future__ import annotations
@@ -99,6 +103,8 @@ class Runtime:
     """The bus, clock and shared services of one engine.
 
     ``definitions`` holds the workflow definitions currently loaded.
+    ``engine_metrics=False``: no built-in metrics are derived until
+    ``runtime.metrics`` is first used (a runtime that only replays or checks).
     """
 
     def __init__(
@@ -107,6 +113,7 @@ class Runtime:
         clock: Clock | None = None,
         *,
         event_store_size: int = 10_000,
+        engine_metrics: bool = True,
     ) -> None:
         self.bus = bus if bus is not None else EventBus(
             enable_event_sourcing=True, store_size=event_store_size
@@ -115,6 +122,8 @@ class Runtime:
         self._lock = threading.Lock()
         self._services: dict[str, Any] = {}
         self.definitions = DefinitionTable()
+        if engine_metrics:
+            self.metrics  # made now, so that it counts from the first event
 
     def service(self, name: str) -> Any:
         """The service ``name``, built on first use by the factory registered for it."""

@@ -267,6 +267,28 @@ def test_events_published_during_a_replay_are_not_stored() -> None:
     assert [e.type for e in bus.event_store] == ["a"]
 
 
+def test_events_handlers_publish_during_a_replay_are_marked_replay() -> None:
+    bus = EventBus(enable_event_sourcing=True)
+    bus.publish(Event("order.placed"))
+    bus.subscribe("order.placed", lambda e: bus.publish(Event("email.sent")))
+    sent = collect(bus, "email.sent")
+    bus.replay()
+    assert [e.replay for e in sent] == [True]
+    assert bus.published_counts() == {"order.placed": 1}
+
+
+def test_an_async_handler_of_a_replayed_event_publishes_as_part_of_the_replay() -> None:
+    bus = EventBus(enable_event_sourcing=True)
+    bus.publish(Event("order.placed"))
+    bus.subscribe("order.placed", lambda e: bus.publish(Event("email.sent")), mode="async")
+    sent = collect(bus, "email.sent")
+    bus.replay()
+    assert bus.drain(5)
+    assert [e.replay for e in sent] == [True]
+    assert [e.type for e in bus.event_store] == ["order.placed"]
+    bus.close()
+
+
 def test_replay_without_event_sourcing_is_an_error() -> None:
     with pytest.raises(FlowError, match="not enabled"):
         EventBus().replay()

@@ -309,6 +309,57 @@ def test_dead_letter_retry_runs_the_task_again_with_its_stored_inputs(rt):
     assert events[-1].data["result"] == 42 and events[-1].run_id != run.run_id
 
 
+def _dead_lettered(rt, broken):
+    def b(a):
+        if broken["on"]:
+            raise RuntimeError("downstream down")
+        return a + 1
+
+    wf = DAGWorkflow("retry-run", runtime=rt)
+    wf.add_task("a", lambda: 41)
+    wf.add_task("b", b, depends_on=["a"])
+    run = wf.start()
+    with pytest.raises(WorkflowError):
+        run.wait(5)
+    return run, rt.dlq.list()[0]
+
+
+def test_dead_letter_retry_is_a_run_of_its_own_that_starts_and_completes(rt):
+    broken = {"on": True}
+    run, letter = _dead_lettered(rt, broken)
+    events = []
+    rt.bus.subscribe("*", lambda e: events.append(e) if e.type.startswith(("run.", "task.")) else None)
+    broken["on"] = False
+    rt.dlq.retry(letter.id, actor="test")
+    assert [e.type for e in events] == ["run.started", "task.started", "task.completed", "run.completed"]
+    assert len({e.run_id for e in events}) == 1 and events[0].run_id != run.run_id
+    assert events[0].data["tasks"] == {"b": []}
+    assert events[0].data["retry_of"] == {"run_id": run.run_id, "dead_letter": letter.id}
+    assert len({e.trace_id for e in events}) == 1
+
+
+def test_dead_letter_retry_that_fails_again_ends_its_run_failed(rt):
+    run, letter = _dead_lettered(rt, {"on": True})
+    events = []
+    rt.bus.subscribe("run.*", events.append)
+    assert rt.dlq.retry(letter.id, actor="test").status == "dead"
+    assert [e.type for e in events] == ["run.started", "run.failed"]
+    assert events[-1].data["errors"] == {"b": "RuntimeError: downstream down"}
+
+
+def test_a_dead_letter_keeps_when_the_first_and_the_last_attempt_failed():
+    clock = FakeClock()
+    runtime = Runtime(EventBus(), clock)
+    wf = DAGWorkflow("spaced", runtime=runtime)
+    wf.add_task("a", flaky(9), retry=RetryPolicy(max_attempts=3, base_delay=0.4, multiplier=1.0, jitter="none"))
+    start = clock.time()
+    with pytest.raises(WorkflowError):
+        wf.execute()
+    [letter] = runtime.dlq.list()
+    assert letter.attempts == 3
+    assert (letter.first_failure - start, letter.last_failure - start) == pytest.approx((0.0, 0.8))
+
+
 def test_dead_letter_non_json_inputs_are_kept_as_repr(rt):
     class Opaque:
         def __repr__(self):

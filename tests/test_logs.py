@@ -135,6 +135,53 @@ def test_fallback_writes_when_nothing_else_would(logger_name: str) -> None:
     assert json.loads(out.getvalue())["n"] == 1
 
 
+@pytest.fixture
+def basic_config():
+    """The user's own ``logging.basicConfig(level=WARNING)``, printing plain text to a buffer."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    root.handlers = []
+    out = io.StringIO()
+    logging.basicConfig(level=logging.WARNING, stream=out)
+    yield out
+    for handler in root.handlers:
+        handler.close()
+    root.handlers = saved[0]
+    root.setLevel(saved[1])
+
+
+def test_the_users_configured_level_decides_what_is_written(basic_config: io.StringIO) -> None:
+    log = StructuredLogger(f"test.logs.{uuid.uuid4().hex}", stream=io.StringIO())
+    log.log("INFO", "routine", order_id=7)
+    log.log("WARNING", "odd", order_id=8)
+    assert [line.split(":")[0] for line in basic_config.getvalue().splitlines()] == ["WARNING"]
+
+
+def test_a_plain_text_handler_still_shows_the_fields(basic_config: io.StringIO) -> None:
+    StructuredLogger(f"test.logs.{uuid.uuid4().hex}").warning("odd", order_id=8, who="bob")
+    line = basic_config.getvalue().strip()
+    assert line.endswith('odd {"order_id": 8, "who": "bob"}')
+
+
+def test_json_lines_keep_the_message_apart_from_the_fields(logger_name: str, stream: io.StringIO) -> None:
+    StructuredLogger(logger_name).info("placed", order_id=9)
+    [entry] = lines(stream)
+    assert (entry["message"], entry["order_id"]) == ("placed", 9)
+
+
+def test_unconfigured_logging_still_writes_every_level_as_the_seed_printed(logger_name: str) -> None:
+    # Unconfigured: the root keeps its default level, whatever earlier tests set.
+    root = logging.getLogger()
+    saved = root.level
+    root.setLevel(logging.WARNING)
+    out = io.StringIO()
+    try:
+        StructuredLogger(logger_name, stream=out).debug("detail", n=2)
+    finally:
+        root.setLevel(saved)
+    assert json.loads(out.getvalue())["n"] == 2
+
+
 def test_json_formatter_is_a_logging_formatter() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "hi %d", (3,), None)
     assert json.loads(JsonFormatter().format(record))["message"] == "hi 3"

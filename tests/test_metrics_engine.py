@@ -257,3 +257,20 @@ def test_events_queued_when_metrics_detach_are_still_counted(runtime: Runtime) -
     publish(runtime, "tick")
     subscriber.detach()
     assert runtime.metrics.counter_value(P + "events", {"type": "tick"}) == 2
+
+
+def test_engine_metrics_count_from_the_runtimes_first_event() -> None:
+    from engine.dag import DAGWorkflow
+
+    runtime = Runtime(clock=FakeClock())
+    dag = DAGWorkflow("early", runtime=runtime)
+    dag.add_task("only", lambda: 1)
+    dag.execute()
+    assert runtime.metrics.counter_value(P + "runs_completed", {"workflow": "early"}) == 1
+    assert runtime.metrics.counter_value(P + "tasks_completed", {"workflow": "early"}) == 1
+
+
+def test_a_runtime_made_without_engine_metrics_derives_none_until_asked() -> None:
+    runtime = Runtime(clock=FakeClock(), engine_metrics=False)
+    publish(runtime, "run.started")
+    assert runtime.installed("metrics") is None

@@ -163,3 +163,34 @@ def test_recording_many_finite_floats_whose_sum_overflows_keeps_them_all() -> No
     histogram = Histogram()
     histogram.record_many([1e308, 1e308])
     assert histogram.summary()["count"] == 2
+
+
+def test_the_seeds_histogram_list_uses_keep_working() -> None:
+    from engine import MetricsCollector
+
+    metrics = MetricsCollector()
+    for value in (0.3, 0.1, 0.2, 0.2):
+        metrics.histogram("latency", value)
+    latency = metrics.metrics["histograms"]["latency"]
+    assert len(latency) == 4
+    assert sum(latency) == pytest.approx(0.8, rel=0.01)
+    assert [v for v in latency] == pytest.approx([0.1, 0.2, 0.2, 0.3], rel=0.01)
+    assert (min(latency), max(latency)) == (0.1, 0.3)
+
+
+def test_iterating_a_large_histogram_gives_every_value_within_the_accuracy() -> None:
+    rng = random.Random(7)
+    values = [rng.lognormvariate(0, 2) for _ in range(20_000)]
+    hist = Histogram()
+    hist.record_many(values)
+    got = list(hist)
+    assert len(got) == len(values)
+    assert got == pytest.approx(sorted(values), rel=0.0101)
+    assert sum(got) == pytest.approx(hist.sum, rel=0.01)
+
+
+def test_iterating_empty_and_single_value_histograms() -> None:
+    assert list(Histogram()) == []
+    one = Histogram()
+    one.record(-4.0)
+    assert list(one) == [-4.0]

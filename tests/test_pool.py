@@ -179,6 +179,20 @@ def test_failed_task_is_retried_without_holding_a_worker_then_succeeds():
     assert len(runtime.dlq) == 0
 
 
+def test_a_pool_dead_letter_keeps_when_the_first_and_the_last_attempt_failed():
+    runtime = Runtime(EventBus(), FakeClock())
+    start = runtime.clock.time()
+
+    def down():
+        raise ConnectionError("down")
+
+    policy = RetryPolicy(max_attempts=3, base_delay=0.4, multiplier=1.0, jitter="none")
+    with WorkerPool(1, runtime=runtime, retry=policy) as pool:
+        assert isinstance(pool.submit(down).exception(5), ConnectionError)
+    [letter] = runtime.dlq.list()
+    assert (letter.first_failure - start, letter.last_failure - start) == pytest.approx((0.0, 0.8))
+
+
 def test_shutdown_leaves_no_pool_thread_alive(rt):
     before = len(pool_threads())
     pool = WorkerPool(4, runtime=rt).start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import EventBus, FakeClock, Runtime
+from engine import Event, EventBus, FakeClock, Runtime
 from engine.dag.workflow import DAGWorkflow
 from engine.fsm.model import MachineDefinition
 from engine.resilience.retry import RetryPolicy
@@ -138,6 +138,84 @@ def test_state_machine_journal_follows_reset(state):
     try:
         [record] = store.fsm_instances()
         assert (record.state, record.history, record.context) == ("idle", [], {})
+    finally:
+        store.close()
+
+
+DOOR = """
+from engine import workflow
+from engine.fsm import StateMachine
+
+
+@workflow(name="door")
+def build():
+    machine = StateMachine("closed", {"opened": 0}, name="door", instance_id="door-1")
+    machine.add_transition("closed", "open", "open", action=lambda c: c.update(opened=c["opened"] + 1))
+    machine.add_transition("open", "closed", "close")
+    return machine
+"""
+
+
+def _door_engine(tmp_path, state):
+    from engine.host import Engine
+
+    (tmp_path / "door.py").write_text(DOOR)
+    engine = Engine(tmp_path / "door.py", state_dir=state, check_timeout=None, watch=False, schedules=False)
+    seen: list[tuple[str, str]] = []
+    engine.runtime.bus.subscribe("fsm.*", lambda e: seen.append((e.type, e.data["to"])))
+    engine.start()
+    return engine, seen
+
+
+def test_a_builders_own_instance_keeps_its_state_over_two_clean_restarts(tmp_path, state):
+    engine, _ = _door_engine(tmp_path, state)
+    engine.fire("door", "door-1", "open")
+    engine.stop()
+    for _ in range(2):
+        engine, seen = _door_engine(tmp_path, state)
+        try:
+            door = engine.runtime.definitions.get("door")
+            assert (door.current_state, door.context, door.history) == ("open", {"opened": 1}, ["closed", "open"])
+            assert seen[-1] == ("fsm.instance_restored", "open")
+        finally:
+            engine.stop()
+    with Store.open(state) as store:
+        [record] = store.fsm_instances()
+        assert (record.state, record.context) == ("open", {"opened": 1})
+
+
+def test_an_instance_created_in_a_fresh_state_directory_is_not_restored(state):
+    runtime, store = _restart(state)
+    restored = []
+    runtime.bus.subscribe("fsm.instance_restored", restored.append)
+    try:
+        machine = _machine(runtime)
+        runtime.definitions.register("deploy", machine)
+        machine.create_instance("d-new")
+        store.flush()
+        report = store.recover(runtime)
+        assert (report.fsm_instances, restored) == ([], [])
+    finally:
+        store.close()
+
+
+def test_a_dead_letter_retry_cut_short_is_ended_failed_not_run_as_the_whole_workflow(state):
+    runtime, store = _restart(state)
+    store.append(Event("run.started", {"tasks": {"b": []}, "retry_of": {"run_id": "r1", "dead_letter": "L1"}},
+                       workflow="pipeline", run_id="retry-1"), wait=True)
+    store.close()
+    runtime, store = _restart(state)
+    try:
+        calls = []
+        dag = DAGWorkflow("pipeline", runtime=runtime)
+        dag.add_task("a", lambda: calls.append("a"))
+        dag.add_task("b", lambda a: calls.append("b"), depends_on=["a"])
+        runtime.definitions.register("pipeline", dag)
+        report = store.recover(runtime)
+        store.flush()
+        assert (report.dag_runs, calls) == ({}, [])
+        assert [run.status for run in store.runs(kind="dag")] == ["failed"]
+        assert "retry dead letter L1 again" in report.failed[0][1]
     finally:
         store.close()
 

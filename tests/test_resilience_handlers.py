@@ -124,6 +124,32 @@ def test_retry_uses_the_current_definition_of_the_workflow(runtime) -> None:
     assert fixed.handled == [{"order_id": "o-4"}]
 
 
+def test_a_handler_letter_keeps_when_the_first_and_the_last_attempt_failed(runtime, fake_clock) -> None:
+    workflow = workflow_with(runtime, Switch(), RetryPolicy(max_attempts=3, base_delay=0.4, multiplier=1.0, jitter="none"))
+    start = fake_clock.time()
+    workflow.emit("order.created", {"order_id": "o-7"})
+    [letter] = runtime.dlq.list()
+    assert letter.attempts == 3
+    assert (letter.first_failure - start, letter.last_failure - start) == pytest.approx((0.0, 0.8))
+
+
+def test_each_handler_call_has_a_span_and_its_letter_names_the_run_and_trace(runtime) -> None:
+    spans = []
+    runtime.bus.subscribe("span.finished", spans.append)
+    workflow_with(runtime, Switch(), None).emit("order.created", {"order_id": "o-8"})
+    [letter] = runtime.dlq.list()
+    [span] = [s for s in spans if s.data["name"] == f"handler {letter.unit}"]
+    assert letter.run_id and span.data["run_id"] == letter.run_id
+    assert (letter.trace_id, letter.span_id) == (span.data["trace_id"], span.data["span_id"])
+    assert span.data["status"] == "error"
+
+
+def test_a_handler_of_an_event_of_a_run_works_in_that_run(runtime) -> None:
+    workflow = workflow_with(runtime, Switch(), None)
+    workflow.event_bus.publish(Event("order.created", {"order_id": "o-9"}, workflow="orders", run_id="run-9"))
+    assert runtime.dlq.list()[0].run_id == "run-9"
+
+
 def test_replay_publishes_the_original_event_on_the_workflows_bus(runtime) -> None:
     switch = Switch()
     workflow = workflow_with(runtime, switch, None)
@@ -135,7 +161,8 @@ def test_replay_publishes_the_original_event_on_the_workflows_bus(runtime) -> No
     assert switch.handled == [{"order_id": "o-5"}]
     replayed = [e for e in workflow.event_bus.event_store if e.type == "order.created"]
     assert len(replayed) == 2 and replayed[1].id != original.id
-    assert types(runtime)[-3:] == ["dlq.replayed", "span.finished", "dlq.resolved"]
+    # The handler's span ends inside the replay's.
+    assert types(runtime)[-4:] == ["dlq.replayed", "span.finished", "span.finished", "dlq.resolved"]
 
 
 def test_replay_keeps_the_trace_and_links_the_replay_span_to_the_original(runtime) -> None:

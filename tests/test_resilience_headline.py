@@ -47,8 +47,10 @@ def test_failed_task_is_dead_lettered_then_retried_after_the_fix_and_resolved(ru
 
     assert done.status == "resolved"
     after = [e for e in list(runtime.bus.event_store)[start:] if not e.type.startswith("span.")]
-    assert [e.type for e in after] == ["dlq.retried", "task.started", "task.completed", "dlq.resolved"]
-    assert after[2].data["result"] == 6 and after[2].workflow == "nightly"
+    assert [e.type for e in after] == [
+        "dlq.retried", "run.started", "task.started", "task.completed", "run.completed", "dlq.resolved",
+    ]
+    assert after[3].data["result"] == 6 and after[3].workflow == "nightly"
     assert after[-1].data["actor"] == "oncall"
     assert set(threading.enumerate()) - threads_before == set()
 

@@ -85,7 +85,7 @@ def test_dead_letter_retry_that_fails_again_keeps_the_letter(runtime):
     assert saga.run("run-1").status is SagaStatus.COMPENSATION_FAILED
 
 
-def test_operator_retry_of_compensations_settles_and_discards_the_letter(runtime):
+def test_operator_retry_of_compensations_settles_and_resolves_the_letter(runtime):
     refunds = Refunds()
     saga = stuck_saga(runtime, refunds)
     refunds.broken = False
@@ -93,9 +93,24 @@ def test_operator_retry_of_compensations_settles_and_discards_the_letter(runtime
     assert run.status is SagaStatus.COMPENSATED
     assert run.compensated == ["pay"]
     (letter,) = runtime.dlq.list(source="saga.compensation")
-    assert letter.status == "discarded"
+    assert letter.status == "resolved"
+    assert (letter.history[-1].action, letter.history[-1].actor) == ("resolved", "alice")
     started = [e for e in runtime.bus.event_store if e.type == "saga.compensation.started"]
     assert started[-1].data["actor"] == "alice"
+
+
+def test_a_compensation_letter_keeps_when_the_first_and_the_last_attempt_failed(runtime, fake_clock):
+    saga = SagaOrchestrator(
+        "order", runtime=runtime,
+        compensation_retry=RetryPolicy(max_attempts=3, base_delay=0.4, multiplier=1.0, jitter="none"),
+    )
+    saga.add_step("pay", lambda: "p-1", Refunds().refund)
+    saga.add_step("ship", lambda: 1 / 0, lambda: None)
+    start = fake_clock.time()
+    with pytest.raises(SagaError):
+        saga.execute(run_id="run-1")
+    (letter,) = runtime.dlq.list(source="saga.compensation")
+    assert (letter.first_failure - start, letter.last_failure - start) == pytest.approx((0.0, 0.8))
 
 
 def test_operator_retry_that_fails_again_leaves_the_run_stuck(runtime):

@@ -5,7 +5,8 @@ in place of the handler: publishers only append the event to its queue, and a
 dispatcher thread of its own calls the handler, so a slow subscriber (the
 console) never holds up a publisher. `OverflowPolicy` names what happens when
 the queue is full. A handler that raises is reported through the bus that owns
-the subscription, as for a synchronous handler.
+the subscription, as for a synchronous handler; a handler of a replayed event
+publishes as part of the replay (`EventBus._replaying`).
 
 Locks: each subscription's ``_cond`` guards its queue, ``_closed``,
 ``_idle`` and ``dropped``; ``delivered`` is written by the dispatcher thread
@@ -125,8 +126,14 @@ class AsyncSubscription:
                 self._idle = False
                 cond.notify_all()
             for event in batch:
-                try:
-                    self.handler(event)
-                except Exception as exc:  # noqa: BLE001 - reported, never fatal
-                    self._bus._report_handler_error(self.handler, event, exc)
+                if event.replay:
+                    self._bus._replaying(lambda event=event: self._deliver(event))
+                else:
+                    self._deliver(event)
                 self.delivered += 1
+
+    def _deliver(self, event: Event) -> None:
+        try:
+            self.handler(event)
+        except Exception as exc:  # noqa: BLE001 - reported, never fatal
+            self._bus._report_handler_error(self.handler, event, exc)

@@ -232,6 +232,10 @@ class EventBus:
                 self._begun.add()
                 self.event_store.append(event)
                 self._ended.add()
+        elif not event.replay:
+            # What a handler publishes while the bus replays is part of the
+            # replay: marked so, a consumer that skips replays skips it too.
+            event = event.as_replay()
         if state.dispatching:
             state.pending.append(event)
             return
@@ -331,9 +335,12 @@ class EventBus:
     def replay(self, from_position: int = 0) -> int:
         """Redeliver stored events from an absolute position; returns how many.
 
-        Redelivered events carry ``replay=True`` and are not stored again; nor
-        are the events their handlers publish during the replay, so a replay
-        leaves the store as it found it. Positions count from the first event
+        Redelivered events carry ``replay=True`` and are not stored again; the
+        events their handlers publish during the replay are marked
+        ``replay=True`` too, and neither stored nor counted, so a replay
+        leaves the store as it found it and a consumer that skips replays
+        repeats no side effect. An asynchronous subscriber's handler of a
+        replayed event publishes as part of the replay as well. Positions count from the first event
         ever stored; evicted positions are skipped.
         """
         if not self.enable_event_sourcing:
@@ -342,6 +349,12 @@ class EventBus:
             raise FlowError(f"replay position must be >= 0, got {from_position}")
         stored, first = self._stored_snapshot()
         events = stored[max(0, from_position - first):]
+        self._replaying(lambda: [self.publish(event.as_replay()) for event in events])
+        return len(events)
+
+    def _replaying(self, fn: Callable[[], Any]) -> Any:
+        """Call ``fn()`` as part of a replay: what it publishes on this thread
+        is marked ``replay=True`` and is neither stored nor counted."""
         try:
             state = self._local.state
         except AttributeError:
@@ -349,11 +362,9 @@ class EventBus:
         outer = state.replaying
         state.replaying = True
         try:
-            for event in events:
-                self.publish(event.as_replay())
+            return fn()
         finally:
             state.replaying = outer
-        return len(events)
 
     def async_subscriptions(self) -> list[AsyncSubscription]:
         """The asynchronous subscriptions currently attached."""

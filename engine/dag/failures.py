@@ -36,6 +36,7 @@ class FailureHandling:
     _states: dict[str, TaskStatus]
     _results: dict[str, Any]
     _errors: dict[str, BaseException]
+    _first_failures: dict[str, float]
     _children: dict[str, tuple[str, ...]]
     _retry_timers: dict[str, Any]
     _ready: Any
@@ -53,6 +54,8 @@ class FailureHandling:
         self, tid: str, attempt: int, exc: BaseException, duration: float, span_id: str | None
     ) -> None:
         task = self._tasks[tid]
+        if tid not in self._first_failures:
+            self._first_failures[tid] = self._runtime.clock.time()
         policy = task.retry
         if policy is not None and not self._stopping and policy.should_retry(exc, attempt):
             delay = policy.delay(attempt)
@@ -108,6 +111,7 @@ class FailureHandling:
                 workflow=self.name,
                 definition_version=self._runtime.definitions.generation(self.name) or None,
                 attempts=attempt, run_id=self.run_id, trace_id=self._trace_id, span_id=span_id,
+                first_failure=self._first_failures.get(tid),
             )
         except Exception:  # noqa: BLE001 - a broken queue must not stop the run
             log.exception("DAG %r run %s: could not dead-letter task %r", self.name, self.run_id, tid)

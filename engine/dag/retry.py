@@ -3,9 +3,13 @@
 The ``"task"`` retrier of a runtime's dead-letter queue (registered when the
 runtime's first `DAGWorkflow` is made) looks up the current definition of the
 letter's workflow in ``runtime.definitions``, falling back on the definition
-that failed in that same runtime (held in memory), and runs the task with
-``payload["inputs"]`` under a new run id, publishing its ``task.*`` events and
-span.
+that failed in that same runtime (held in memory), and runs the task with ``payload["inputs"]``
+as a run of its own, under a new run id: ``run.started`` (whose ``tasks``
+is the retried task alone, and ``retry_of`` the original run and the
+letter), the task's ``task.*`` events, then ``run.completed`` or
+``run.failed``, in a run span with the task's span inside. A view of the
+run sees it start and end like any other run; recovery never resumes one
+(the letter is what is retried again).
 
 ``_registered_lock`` guards the set of runtimes whose queue has the retrier
 and the failed definitions of each runtime.
@@ -82,16 +86,54 @@ def retry_task_letter(runtime: Runtime, letter: Any) -> Any:
         raise UnknownTaskError(letter.unit, workflow.name)
     inputs = dict((letter.payload or {}).get("inputs") or {})
     run_id = uuid.uuid4().hex[:16]
-    return contextvars.copy_context().run(run_task_once, workflow.name, task, inputs, runtime, run_id)
+    retry_of = {"run_id": letter.run_id, "dead_letter": letter.id}
+    return contextvars.copy_context().run(
+        run_task_once, workflow.name, task, inputs, runtime, run_id, retry_of
+    )
 
 
 def run_task_once(
-    workflow_name: str, task: Task, inputs: dict[str, Any], runtime: Any, run_id: str
+    workflow_name: str,
+    task: Task,
+    inputs: dict[str, Any],
+    runtime: Any,
+    run_id: str,
+    retry_of: dict[str, Any],
 ) -> Any:
-    """Run ``task`` once from stored inputs (a dead letter's retry), with its events and span."""
+    """Run ``task`` once from stored inputs (a dead letter's retry) as a run of its own.
+
+    Publishes the run's start and end around the task's events; see the module.
+    """
+    publish: Callable[[Event], None] = runtime.bus.publish
+    clock = runtime.clock
+    set_run_id(run_id)
+    with runtime.tracer.start_span(
+        f"run:{workflow_name}", {"workflow": workflow_name, "run_id": run_id}, parent=None
+    ) as run_span:
+        def emit_run(kind: str, data: dict[str, Any]) -> None:
+            publish(Event(kind, data, workflow=workflow_name, run_id=run_id, trace_id=run_span.trace_id))
+
+        emit_run("run.started", {
+            "tasks": {task.id: []}, "max_parallel": 1, "failure_policy": "fail_fast",
+            "retry_of": retry_of,
+        })
+        started = clock.monotonic()
+        try:
+            result = _attempt(workflow_name, task, inputs, runtime, run_id)
+        except Exception as exc:
+            run_span.set_status("error", "1 task(s) failed")
+            emit_run("run.failed", {
+                "duration": clock.monotonic() - started, "counts": {"failed": 1},
+                "failed": [task.id], "errors": {task.id: f"{type(exc).__name__}: {exc}"},
+            })
+            raise
+        emit_run("run.completed", {"duration": clock.monotonic() - started, "counts": {"completed": 1}})
+        return result
+
+
+def _attempt(workflow_name: str, task: Task, inputs: dict[str, Any], runtime: Any, run_id: str) -> Any:
     publish: Callable[[Event], None] = runtime.bus.publish
     tid = task.id
-    set_run_id(run_id)
     _current_task.set((run_id, tid, 1))
     with runtime.tracer.start_span(
         f"task:{tid}", {"workflow": workflow_name, "run_id": run_id, "task": tid, "attempt": 1}

@@ -123,6 +123,8 @@ class DAGRun(Settling, FailureHandling, LocalAttempts, RemoteAttempts):
         self._remaining = {tid: len(t.depends_on) for tid, t in self._tasks.items()}
         self._results: dict[str, Any] = {}
         self._errors: dict[str, BaseException] = {}
+        # When each task's first attempt failed (runtime clock), for its dead letter.
+        self._first_failures: dict[str, float] = {}
         self._attempts: dict[str, int] = {}
         self._live: dict[str, int] = {}
         self._retry_timers: dict[str, TimerHandle] = {}

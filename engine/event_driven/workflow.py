@@ -23,6 +23,7 @@ import functools
 import itertools
 import logging
 import threading
+import uuid
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -31,6 +32,7 @@ from ..bus.event_bus import EventBus, Handler
 from ..errors import FlowError
 from ..events import Event
 from ..resilience.retry import RetryPolicy
+from ..observe.trace_context import current_run_id, current_span, run_scope
 
 if TYPE_CHECKING:
     from ..resilience.dlq.letter import DeadLetter
@@ -144,37 +146,70 @@ class EventDrivenWorkflow:
         func = registration.func
         policy = registration.retry
         runtime = self.runtime
+        workflow = self.name
+        span_name = f"handler {registration.name}"
 
-        def give_up(event: Event, error: BaseException, attempts: int) -> None:
+        def give_up(event: Event, error: BaseException, attempts: int, first: float | None) -> None:
             if dead_letter and not event.replay:
-                self._dead_letter(registration, event, error, attempts)
+                self._dead_letter(registration, event, error, attempts, first)
 
         if policy is None:
-            def handle(event: Event) -> Any:
+            def attempt(event: Event) -> Any:
                 try:
                     return func(event)
                 except Exception as exc:
-                    give_up(event, exc, 1)
+                    give_up(event, exc, 1, None)
                     raise
         else:
-            def handle(event: Event) -> Any:
+            def attempt(event: Event) -> Any:
+                first: list[float] = []
+
+                def once() -> Any:
+                    try:
+                        return func(event)
+                    except Exception:
+                        if not first:
+                            first.append(runtime.clock.time())
+                        raise
+
                 return policy.call(
-                    lambda: func(event),
+                    once,
                     clock=runtime.clock,
                     publish=runtime.bus.publish,
                     unit=registration.name,
-                    on_give_up=lambda error, attempts: give_up(event, error, attempts),
-                    workflow=self.name,
+                    on_give_up=lambda error, attempts: give_up(
+                        event, error, attempts, first[0] if first else None
+                    ),
+                    workflow=workflow,
                     run_id=event.run_id,
                 )
+
+        def handle(event: Event) -> Any:
+            # Each call is a unit of work of its own: the event's run (or a
+            # run id of its own) and a span, so that what it publishes and the
+            # letter it may leave can be traced back to it.
+            links = ((event.trace_id, event.span_id),) if event.trace_id and event.span_id else ()
+            with run_scope(event.run_id or uuid.uuid4().hex[:16]), runtime.tracer.start_span(
+                span_name,
+                {"workflow": workflow, "handler": registration.name, "event_type": event.type},
+                kind="consumer",
+                links=links,
+            ):
+                return attempt(event)
 
         return functools.wraps(func)(handle) if hasattr(func, "__name__") else handle
 
     def _dead_letter(
-        self, registration: HandlerRegistration, event: Event, error: BaseException, attempts: int
+        self,
+        registration: HandlerRegistration,
+        event: Event,
+        error: BaseException,
+        attempts: int,
+        first_failure: float | None,
     ) -> None:
         runtime = self.runtime
         version = runtime.definitions.generation(self.name) if self.name else 0
+        span = current_span()
         try:
             runtime.dlq.add(
                 source=HANDLER_SOURCE,
@@ -184,10 +219,11 @@ class EventDrivenWorkflow:
                 workflow=self.name,
                 definition_version=version or None,
                 attempts=attempts,
-                run_id=event.run_id,
-                trace_id=event.trace_id,
-                span_id=event.span_id,
+                run_id=current_run_id(),
+                trace_id=span.trace_id if span is not None else event.trace_id,
+                span_id=span.span_id if span is not None else event.span_id,
                 event=event,
+                first_failure=first_failure,
             )
         except Exception:  # noqa: BLE001 - a broken queue must not stop delivery
             log.exception("workflow %r: could not dead-letter handler %s", self.name, registration.name)

@@ -3,7 +3,8 @@
 `attach_engine_metrics(runtime)` subscribes one handler to every event and
 turns the events the other parts of the engine already publish into metrics
 in ``runtime.metrics``, so no workflow code calls the metrics API by hand.
-``runtime.metrics`` attaches it when it is made. Every name below carries
+``runtime.metrics`` attaches it when it is made, which is when the runtime
+is made, so everything from the runtime's first event is counted. Every name below carries
 the prefix ``flowconsole_``:
 
 ================================  =======================================================
@@ -287,7 +288,7 @@ def metrics_from_events(events: Iterable[Event], metrics: MetricsCollector | Non
     from .metrics import MetricsCollector
     from ..runtime import Runtime
 
-    runtime = Runtime()
+    runtime = Runtime(engine_metrics=False)
     collector = metrics if metrics is not None else MetricsCollector(runtime, engine_metrics=False)
     observe = EngineMetrics(runtime, collector, event_time=True).observe
     for event in events:

@@ -54,11 +54,27 @@ def _finite(value: float) -> float:
     return value
 
 
+def _values(buckets: list[tuple[float, int]], low: float, high: float, count: int) -> Iterator[float]:
+    yield low
+    left = count - 2  # between the exact smallest and largest
+    skip = 1  # the smallest stands for one value of the first bucket
+    for value, n in buckets:
+        take = min(n - skip, left)
+        skip = 0
+        if take > 0:
+            yield from repeat(min(max(value, low), high), take)
+            left -= take
+    if count > 1:
+        yield high
+
+
 class Histogram:
     """Count, sum, min, max and quantiles of a stream of numbers.
 
-    ``len(h)`` is the number of values recorded, so the seed's use of a list
-    (``len(metrics["histograms"][name])``) keeps working.
+    ``len(h)`` is the number of values recorded and iterating gives the
+    values, so the seed's uses of a list (``len(metrics["histograms"][name])``,
+    ``for v in ...``, ``sum(...)``, ``sorted(...)``, ``max(...)``) keep
+    working, within ``relative_accuracy`` (see `__iter__`).
     """
 
     __slots__ = (
@@ -183,6 +199,22 @@ class Histogram:
 
     def __len__(self) -> int:
         return self._count
+
+    def __iter__(self) -> Iterator[float]:
+        """Every value recorded, smallest first, as the sketch holds it.
+
+        The smallest and the largest are exact; each other value comes back
+        within ``relative_accuracy`` of the value of its rank (unless low
+        buckets were collapsed), so ``sum(h)`` is within it of ``h.sum``,
+        which is exact. Memory stays bounded: values are made as they are
+        read, from a copy of the buckets.
+        """
+        with self._lock:
+            if self._count == 0:
+                return iter(())
+            buckets = [(sign * 2 * self._gamma**key / (self._gamma + 1), n) for sign, key, n in self._ordered()]
+            low, high, count = self._min, self._max, self._count
+        return _values(buckets, low, high, count)
 
     def quantile(self, q: float) -> float | None:
         """The value of rank ``q`` (0..1), within ``relative_accuracy``; None if empty."""

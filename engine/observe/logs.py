@@ -95,14 +95,31 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
     return fields
 
 
+class _StructuredMessage:
+    """A `StructuredLogger` record's message: its text, and its fields after it
+    for formatters that print only ``%(message)s`` (a plain ``basicConfig``)."""
+
+    __slots__ = ("text", "fields")
+
+    def __init__(self, text: str, fields: dict[str, Any]) -> None:
+        self.text = text
+        self.fields = fields
+
+    def __str__(self) -> str:
+        if not self.fields:
+            return self.text
+        return f"{self.text} {json.dumps(self.fields, default=str, ensure_ascii=False)}"
+
+
 def record_dict(record: logging.LogRecord) -> dict[str, Any]:
     """A record as a plain dict: the seed's keys, the ids, the fields, the error."""
     span = _current_span.get()
+    msg = record.msg
     entry: dict[str, Any] = {
         "timestamp": record.created,
         "level": record.levelname,
         "logger": record.name,
-        "message": record.getMessage(),
+        "message": msg.text if isinstance(msg, _StructuredMessage) else record.getMessage(),
         "run_id": getattr(record, "run_id", None) or _current_run.get(),
         "trace_id": getattr(record, "trace_id", None) or (span.trace_id if span else None),
         "span_id": getattr(record, "span_id", None) or (span.span_id if span else None),
@@ -213,16 +230,34 @@ def attach_bus_logging(
     return handler
 
 
+def _writes_elsewhere(logger: logging.Logger | None) -> bool:
+    """Whether a handler that writes records (not a fallback, not a bus
+    handler) is in ``logger``'s hierarchy: logging is configured."""
+    while logger is not None:
+        for handler in logger.handlers:
+            if not isinstance(handler, (BusLogHandler, _FallbackHandler)):
+                return True
+        logger = logger.parent if logger.propagate else None
+    return False
+
+
+def _level_is_set(logger: logging.Logger) -> bool:
+    """Whether a level was chosen for ``logger``, an ancestor, or the root
+    (the root's default WARNING is not a choice)."""
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.level != logging.NOTSET:
+            return current.parent is not None or current.level != logging.WARNING
+        current = current.parent
+    return False
+
+
 class _FallbackHandler(logging.StreamHandler):
     """Writes a record only when no other writing handler would see it."""
 
     def handle(self, record: logging.LogRecord) -> bool:
-        logger: logging.Logger | None = logging.getLogger(record.name)
-        while logger is not None:
-            for handler in logger.handlers:
-                if handler is not self and not isinstance(handler, (BusLogHandler, _FallbackHandler)):
-                    return False
-            logger = logger.parent if logger.propagate else None
+        if _writes_elsewhere(logging.getLogger(record.name)):
+            return False
         return super().handle(record)
 
 
@@ -248,6 +283,11 @@ class StructuredLogger:
     as logging is not configured, so the line is never lost; once any other
     handler that writes records (not a `BusLogHandler`) is in the logger's
     hierarchy, the fallback stays quiet and the configured handlers decide.
+    Levels are the user's: once logging is configured (a writing handler, or
+    a level set on the logger, an ancestor or the root), a record below the
+    logger's effective level is not made; unconfigured, every level is
+    written, as the seed printed every call. A handler that prints only the
+    message (a plain ``basicConfig``) gets the fields after it as JSON.
 
     ``_lock`` guards that first-use set-up.
     """
@@ -277,8 +317,6 @@ class StructuredLogger:
             fallback.setFormatter(JsonFormatter())
             fallback.addFilter(ContextFilter())
             self.logger.addHandler(fallback)
-            if self.logger.level == logging.NOTSET:
-                self.logger.setLevel(logging.DEBUG)
             self._ready = True
 
     @_ClassOrInstance
@@ -302,5 +340,14 @@ class StructuredLogger:
         number = level_number(level)
         if not self._ready:
             self._ensure_handler()
+        logger = self.logger
+        if not logger.isEnabledFor(number) and (
+            logger.manager.disable >= number or _writes_elsewhere(logger) or _level_is_set(logger)
+        ):
+            return
         # stacklevel 3: the record names the caller of log()/info(), not this module.
-        self.logger.log(number, message, extra={"fields": fields}, stacklevel=3)
+        fn, lno, func, _ = logger.findCaller(False, 3)
+        logger.handle(logger.makeRecord(
+            logger.name, number, fn, lno, _StructuredMessage(message, fields), (), None,
+            func, {"fields": fields},
+        ))

@@ -49,6 +49,8 @@ class PoolFailures:
     _timers: Any
 
     def _failed_attempt(self, item: _Item, exc: Exception, worker: int) -> None:
+        if item.first_failure is None:
+            item.first_failure = self.runtime.clock.time()
         policy = item.retry
         data = {"unit": item.unit, "attempt": item.attempt, "worker": worker,
                 "error_type": type(exc).__name__, "error": str(exc)}
@@ -71,7 +73,7 @@ class PoolFailures:
             self.runtime.dlq.add(
                 source="pool", unit=item.unit, error=exc,
                 payload={"args": list(item.args), "kwargs": dict(item.kwargs)},
-                workflow=self.name, attempts=item.attempt,
+                workflow=self.name, attempts=item.attempt, first_failure=item.first_failure,
             )
         except Exception:  # noqa: BLE001 - a broken queue must not lose the failure on the future
             log.exception("pool %r: could not dead-letter %s", self.name, item.unit)

@@ -56,7 +56,10 @@ _names = itertools.count(1)
 
 
 class _Item:
-    __slots__ = ("func", "args", "kwargs", "future", "retry", "attempt", "context", "unit", "priority")
+    __slots__ = (
+        "func", "args", "kwargs", "future", "retry", "attempt", "context", "unit", "priority",
+        "first_failure",
+    )
 
     def __init__(
         self,
@@ -75,6 +78,7 @@ class _Item:
         self.future = future
         self.retry = retry
         self.attempt = 1
+        self.first_failure: float | None = None
         self.context = context
         self.unit = f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', repr(func))}"
 

@@ -79,11 +79,17 @@ class CompensationMixin:
         runtime = self.runtime
         clock = runtime.clock
         attempts = 0
+        first_failure: float | None = None
 
         def attempt() -> Any:
-            nonlocal attempts
+            nonlocal attempts, first_failure
             attempts += 1
-            return self._invoke(step, step.compensate, step.compensate_takes_context, run, None)
+            try:
+                return self._invoke(step, step.compensate, step.compensate_takes_context, run, None)
+            except Exception:
+                if first_failure is None:
+                    first_failure = clock.time()
+                raise
 
         self._emit("saga.compensation.started", run, step=step.name, actor=actor)
         began = clock.monotonic()
@@ -101,7 +107,7 @@ class CompensationMixin:
             previous = run.outcomes.get(step.name)
             letter_id = previous.letter_id if previous else None
             if park:
-                letter_id = self._park(run, step, exc, attempts, span).id
+                letter_id = self._park(run, step, exc, attempts, span, first_failure).id
             run.outcomes[step.name] = CompensationOutcome(
                 step.name, "failed", attempts, type(exc).__name__, str(exc), letter_id
             )
@@ -116,7 +122,10 @@ class CompensationMixin:
                    actor=actor, duration=clock.monotonic() - began)
         return None
 
-    def _park(self, run: SagaRun, step: SagaStep, exc: Exception, attempts: int, span: Any) -> Any:
+    def _park(
+        self, run: SagaRun, step: SagaStep, exc: Exception, attempts: int, span: Any,
+        first_failure: float | None,
+    ) -> Any:
         runtime = self.runtime
         generation = runtime.definitions.generation(self.name)
         return runtime.dlq.add(
@@ -136,6 +145,7 @@ class CompensationMixin:
             run_id=run.run_id,
             trace_id=getattr(span, "trace_id", None),
             span_id=getattr(span, "span_id", None),
+            first_failure=first_failure,
         )
 
     def _settle(self, run: SagaRun, actor: str | None) -> None:
@@ -163,14 +173,14 @@ class CompensationMixin:
         """Run the failed compensations of a stuck run again (under the policy).
 
         When they all succeed the run becomes ``COMPENSATED`` and their
-        dead letters are discarded; otherwise it stays ``COMPENSATION_FAILED``.
+        dead letters are resolved; otherwise it stays ``COMPENSATION_FAILED``.
         """
         with self._book.lock:
             run = self._stuck(run_id)
             for name in [s for s in self._compensation_order(run) if s in run.failed_compensations]:
                 letter_id = run.outcomes[name].letter_id
                 if self._compensate(run, self._step(name), park=False, actor=actor) is None:
-                    self._discard_letter(letter_id, f"compensation retried from saga run {run_id}", actor)
+                    self._resolve_letter(letter_id, f"compensation retried from saga run {run_id}", actor)
             self._settle(run, actor)
         return run
 
@@ -199,6 +209,15 @@ class CompensationMixin:
                 self.name, run_id, f"it is {run.status.value}, not compensation_failed"
             )
         return run
+
+    def _resolve_letter(self, letter_id: str | None, reason: str, actor: str) -> None:
+        if letter_id is None:
+            return
+        try:
+            self.runtime.dlq.resolve(letter_id, reason, actor=actor)
+        except (DeadLetterNotFound, DeadLetterStateError, DeadLetterBusyError) as exc:
+            # Already settled (or evicted) in the queue: nothing left to clear.
+            log.info("dead letter %s of saga %s not resolved: %s", letter_id, self.name, exc)
 
     def _discard_letter(self, letter_id: str | None, reason: str, actor: str) -> None:
         if letter_id is None:

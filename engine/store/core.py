@@ -18,8 +18,17 @@ attempt log (`AttemptLog`, a copy into a memory map; durability ``normal``) or w
 for the commit (durability ``full``). Events redelivered by a replay are not
 stored again.
 
+State-machine instances journalled before this session are read at
+`attach` (``_earlier_machines``) and are what `recover` restores: a file
+that builds a `StateMachine` announces its instance as created while it
+loads, and that announcement must neither overwrite the journalled row of an
+instance about to be restored nor make an instance created in this session
+look restored. Until `recover` runs, ``fsm.instance_created`` of such an
+instance is logged but leaves the journal alone.
+
 ``_lock`` guards ``_runtime``, ``_subscription``, ``_closed`` and
-``_compaction_waiters``.
+``_compaction_waiters``. ``_earlier_machines`` is set by `attach` and
+cleared by `recover`, each a single assignment read once per event.
 """
 
 from __future__ import annotations
@@ -66,6 +75,7 @@ class Store:
         self._lock = threading.Lock()
         self._runtime: Any = None
         self._subscription: Callable[[Event], None] | None = None
+        self._earlier_machines: dict[tuple[str, str], journal.FsmRecord] | None = None
         self._closed = False
         self._compaction_waiters: list[threading.Event] = []
         self._compactor = Compactor(retention, clock)
@@ -277,6 +287,10 @@ class Store:
             if self._runtime is not None:
                 raise StoreError("the store is already attached to a runtime", self.path)
             self._runtime = runtime
+            self._earlier_machines = {
+                (record.workflow or "", record.instance_id): record
+                for record in self.fsm_instances()
+            }
             self._subscription = runtime.bus.subscribe("*", self._on_event)
         from .attach import plug_dead_letters
 
@@ -295,6 +309,11 @@ class Store:
         if event.replay:
             return
         entry = _entry(event)
+        earlier = self._earlier_machines
+        if earlier and event.type == "fsm.instance_created" and (
+            (event.workflow or "", event.data.get("instance")) in earlier
+        ):
+            entry = (entry[0], None)
         ticket = self._writer.submit(entry)
         row, item = entry
         if type(item) is tuple and item[2] == "running":  # a task attempt's start
@@ -311,13 +330,17 @@ class Store:
 
         ``definitions`` (name -> definition; default ``runtime.definitions``)
         supplies the workflows to resume. ``saga_direction="backward"``
-        compensates interrupted sagas instead of finishing them.
+        compensates interrupted sagas instead of finishing them. State
+        machines come back as journalled when the store was attached (or,
+        unattached, as journalled now).
         """
+        earlier, self._earlier_machines = self._earlier_machines, None
         return recover(
             self,
             runtime,
             definitions if definitions is not None else runtime.definitions,
             saga_direction=saga_direction,  # type: ignore[arg-type]
+            machines=list(earlier.values()) if earlier is not None else None,
         )
 
     def close(self, timeout: float | None = None) -> None:

@@ -14,8 +14,12 @@
   holds a future of each outcome): forward if it was going forward, unless
   ``saga_direction="backward"`` is asked for; a saga that was compensating
   finishes its compensations.
-* State-machine instances come back in their state with context and history.
+* State-machine instances come back in their state with context and history:
+  those journalled by earlier sessions (``machines``, read when the store
+  was attached), never one this session created.
 
+A DAG run that was a dead letter's retry is not resumed: it is ended with
+``run.failed`` (``interrupted``) and reported in ``RecoveryReport.failed``.
 A run whose workflow is not loaded, or whose resume raises, is reported in
 ``RecoveryReport.failed`` and left ``running`` in the journal for a later
 start; recovery goes on with the others.
@@ -32,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from .core import Store
+    from .journal import FsmRecord
 
 log = logging.getLogger("engine.store")
 
@@ -57,10 +62,17 @@ def recover(
     definitions: Any,
     *,
     saga_direction: Literal["forward", "backward"] | None = None,
+    machines: list[FsmRecord] | None = None,
 ) -> RecoveryReport:
-    """Resume interrupted DAG runs and sagas and restore state machines; see the module."""
+    """Resume interrupted DAG runs and sagas and restore state machines; see the module.
+
+    ``machines``: the instances to restore (None: every one journalled now).
+    """
     report = RecoveryReport()
     for run in store.runs(status="running", kind="dag"):
+        if run.data.get("retry_of"):
+            _end_interrupted_retry(runtime, run, report)
+            continue
         definition = definitions.get(run.workflow) if run.workflow else None
         if definition is None or not hasattr(definition, "start"):
             _fail(report, run.run_id, f"workflow {run.workflow!r} is not loaded")
@@ -88,7 +100,9 @@ def recover(
         journal = store.saga_steps(run.run_id)
         direction = journal.direction if journal.direction == "backward" else (saga_direction or "forward")
         report.sagas[run.run_id] = _resume_saga(definition, run.run_id, journal, direction)
-    _restore_machines(store, runtime, definitions, report)
+    _restore_machines(
+        store.fsm_instances() if machines is None else machines, runtime, definitions, report
+    )
     return report
 
 
@@ -112,11 +126,13 @@ def _resume_saga(definition: Any, run_id: str, journal: Any, direction: str) -> 
     return future
 
 
-def _restore_machines(store: Store, runtime: Any, definitions: Any, report: RecoveryReport) -> None:
+def _restore_machines(
+    machines: list[FsmRecord], runtime: Any, definitions: Any, report: RecoveryReport
+) -> None:
     from ..fsm.registry import InstanceRegistry
 
     registry = InstanceRegistry(runtime)
-    for record in store.fsm_instances():
+    for record in machines:
         name = record.workflow
         if name is None:
             _fail(report, record.instance_id, "state machine without a name cannot be restored")
@@ -131,6 +147,26 @@ def _restore_machines(store: Store, runtime: Any, definitions: Any, report: Reco
             _fail(report, f"{name}/{record.instance_id}", f"{type(exc).__name__}: {exc}")
             continue
         report.fsm_instances.append((name, record.instance_id))
+
+
+def _end_interrupted_retry(runtime: Any, run: Any, report: RecoveryReport) -> None:
+    """End a dead-letter retry's run that a crash cut short as failed.
+
+    Running the workflow again under its id would run every task of the
+    workflow, not the one retried; the letter is what is retried again.
+    """
+    from ..events import Event
+
+    letter = run.data["retry_of"].get("dead_letter")
+    tasks = list(run.data.get("tasks") or ())
+    reason = f"interrupted by a restart; retry dead letter {letter} again"
+    runtime.bus.publish(Event(
+        "run.failed",
+        {"duration": None, "counts": {}, "failed": tasks,
+         "errors": {task: reason for task in tasks}, "interrupted": True},
+        workflow=run.workflow, run_id=run.run_id,
+    ))
+    _fail(report, run.run_id, f"dead-letter retry {reason}")
 
 
 def _fail(report: RecoveryReport, unit: str, reason: str) -> None:

@@ -86,6 +86,34 @@ def test_only_the_last_runs_are_kept() -> None:
     assert len(runs) == MAX_RUNS and runs[0].run_id == "r5"
 
 
+def test_a_dead_letter_retry_shows_as_a_run_that_ended() -> None:
+    from engine import DAGWorkflow, Runtime, WorkflowError
+
+    runtime = Runtime(clock=FakeClock(T0))
+    broken = {"on": True}
+
+    def load(extract):
+        if broken["on"]:
+            raise RuntimeError("warehouse down")
+        return 1
+
+    dag = DAGWorkflow("etl", runtime=runtime)
+    dag.add_task("extract", lambda: 0)
+    dag.add_task("load", load, depends_on=["extract"])
+    dag.add_task("report", lambda load: load, depends_on=["load"])
+    with pytest.raises(WorkflowError):
+        dag.start().wait(5)
+    events: list[Event] = []
+    runtime.bus.subscribe("*", events.append)
+    broken["on"] = False
+    runtime.dlq.retry(runtime.dlq.list()[0].id)
+    state = _dag(events)
+    run = state.latest_run("etl")
+    assert run.status == "completed"
+    assert {task: view.status for task, view in run.states.items()} == {"load": "completed"}
+    assert state.graph("etl", run) == {"load": []}
+
+
 def test_apply_reports_no_change_for_unrelated_events() -> None:
     assert DagState(FakeClock()).apply([Event("metric.recorded", {})]) is False
 

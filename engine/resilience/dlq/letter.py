@@ -96,10 +96,14 @@ class DeadLetter:
         now: float,
         attempts: int = 1,
         event: dict[str, Any] | None = None,
+        first_failure: float | None = None,
         **correlation: Any,
     ) -> DeadLetter:
         """A new ``dead`` letter for ``error``; ``correlation`` holds ``workflow``,
-        ``definition_version``, ``run_id``, ``trace_id`` and ``span_id``."""
+        ``definition_version``, ``run_id``, ``trace_id`` and ``span_id``.
+
+        ``first_failure``: when the first of ``attempts`` failed (default
+        ``now``, the last one)."""
         error_type, message, text, location = describe_error(error)
         json_payload, exact = to_json_value(payload)
         return cls(
@@ -113,7 +117,7 @@ class DeadLetter:
             error=message,
             traceback=text,
             attempts=attempts,
-            first_failure=now,
+            first_failure=now if first_failure is None else first_failure,
             last_failure=now,
             run_id=correlation.get("run_id"),
             trace_id=correlation.get("trace_id"),

@@ -128,8 +128,12 @@ class DeadLetterQueue(LetterAttempts):
         trace_id: str | None = None,
         span_id: str | None = None,
         event: Event | None = None,
+        first_failure: float | None = None,
     ) -> DeadLetter:
         """Record a unit of work that failed for good; returns its letter.
+
+        ``first_failure`` is when the first of ``attempts`` failed (the
+        runtime clock's time; default now, when the last one did).
 
         Called by a unit being retried from this queue (same source and unit,
         same context), it records the failure on the letter being retried
@@ -146,6 +150,7 @@ class DeadLetterQueue(LetterAttempts):
             payload=payload,
             now=self.runtime.clock.time(),
             attempts=attempts,
+            first_failure=first_failure,
             event=event.to_dict() if event is not None else None,
             workflow=workflow,
             definition_version=definition_version,
@@ -271,6 +276,18 @@ class DeadLetterQueue(LetterAttempts):
             letter = self._require_locked(letter_id, "discard")
             letter = self._change_locked(letter, "discarded", "discard", actor, reason)
         self._publish("dlq.discarded", letter, {"actor": actor, "reason": reason})
+        return letter
+
+    def resolve(
+        self, letter_id: str, reason: str | None = None, *, actor: str = "operator", via: str = "retry"
+    ) -> DeadLetter:
+        """Mark the letter resolved: its unit of work was redone successfully
+        by its owner outside the queue (a saga's compensations retried by an
+        operator); ``via`` says how, as in ``dlq.resolved``."""
+        with self._lock:
+            letter = self._require_locked(letter_id, "resolve")
+            letter = self._change_locked(letter, "resolved", "resolved", actor, reason)
+        self._publish("dlq.resolved", letter, {"actor": actor, "via": via})
         return letter
 
     def edit_payload(
