@@ -264,6 +264,9 @@ def run_app(args: argparse.Namespace) -> int:
     if args.theme is not None and args.theme not in themes:
         raise UsageError(str(UnknownThemeError(args.theme, themes)))
     engine = Engine(args.directory, state_dir=args.state_dir)
+    from .observe_options import observe
+
+    observing = observe(args, engine)
     # The app subscribes its bridge here, before the engine starts.
     app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)
     try:
@@ -271,6 +274,7 @@ def run_app(args: argparse.Namespace) -> int:
     finally:
         app.wait_engine_started()
         engine.stop()
+        observing.close()
     # 0 after q; Textual sets 1 when the app stopped on an unhandled error.
     return app.return_code or 0
 

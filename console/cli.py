@@ -67,6 +67,9 @@ def build_open_parser() -> argparse.ArgumentParser:
     )
     add_state_dir_option(parser)
     add_executor_option(parser)
+    from console.observe_options import add_observe_options
+
+    add_observe_options(parser)
     parser.add_argument("--theme", metavar="NAME", help="colour theme (e.g. flowconsole-dark, flowconsole-light)")
     parser.add_argument(
         "--readonly",

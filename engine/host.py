@@ -37,6 +37,7 @@ from .executor import Executor, current_executor, use_executor
 from .host_loading import WorkflowLoading
 from .host_runs import RunLauncher, RunRecord
 from .loader import DEFAULT_CHECK_TIMEOUT
+from .metrics_http import MetricsServer, parse_metrics_addr
 from .registry import Definition, Registry, UnknownWorkflowError
 from .runtime import Runtime
 from .triggers import Triggers
@@ -59,7 +60,10 @@ class Engine(WorkflowLoading):
     ``change_source`` and ``settle`` tune the watcher (see `Watcher`).
     ``executor``: where DAG tasks and pool work run (e.g. a `DaskExecutor`;
     default: the one set by `use_executor` when the engine is made, else
-    threads); the caller shuts it down.
+    threads); the caller shuts it down. ``metrics_addr`` (``"HOST:PORT"``, off
+    by default): serve ``runtime.metrics`` at ``/metrics`` there from `start`
+    to `stop` (see `engine.metrics_http`; ``metrics_server.address`` is the
+    address bound).
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class Engine(WorkflowLoading):
         settle: float = 0.05,
         max_concurrent_runs: int = 32,
         executor: Executor | None = None,
+        metrics_addr: str | tuple[str, int] | None = None,
     ) -> None:
         self.workflow_dir = Path(workflow_dir).resolve() if workflow_dir is not None else None
         self.state_dir = Path(state_dir) if state_dir is not None else None
@@ -106,6 +111,8 @@ class Engine(WorkflowLoading):
             )
         self._started = False
         self._stopped = threading.Event()
+        self.metrics_addr = parse_metrics_addr(metrics_addr) if isinstance(metrics_addr, str) else metrics_addr
+        self.metrics_server: MetricsServer | None = None
 
     # -- lifecycle -----------------------------------------------------
 
@@ -113,6 +120,9 @@ class Engine(WorkflowLoading):
         """Open the store, load every file, then start hot reload and schedules."""
         if self._started:
             return
+        if self.metrics_addr is not None:
+            # First: an address that cannot be bound leaves nothing started.
+            self.metrics_server = MetricsServer(self.runtime.metrics, self.metrics_addr)
         self._started = True
         if self.state_dir is not None:
             from .store import Store
@@ -144,6 +154,8 @@ class Engine(WorkflowLoading):
             teardown_obj(definition.kind, definition.obj)
         if self.store is not None:
             self.store.close(timeout)
+        if self.metrics_server is not None:
+            self.metrics_server.close()
 
     def _cancel_active(self, timeout: float) -> None:
         """Cancel the runs that outlived ``stop``'s grace period, and say which."""
