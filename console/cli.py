@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("console.cmd_run", "run workflows headless (exit 0 on success, 1 on failure)"),
     "dlq": ("console.cmd_dlq", "list, show, retry, replay or discard the dead letters of a state directory"),
     "metrics": ("console.cmd_metrics", "print the engine's metrics (Prometheus text) from a state directory or a headless run"),
+    "serve": ("console.cmd_serve", "serve the console as a web page (textual-serve) for a browser"),
 }
 
 
