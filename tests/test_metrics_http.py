@@ -209,3 +209,25 @@ def test_run_with_a_metrics_addr_in_use_is_one_line_and_exit_two(server: Metrics
     assert main(["run", str(tmp_path), "--metrics-addr", f"{host}:{port}"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot listen there" in err
+
+
+def test_a_scrape_held_up_mid_read_does_not_hold_up_the_engine(engine: Engine) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_source(_collector: MetricsCollector) -> None:
+        entered.set()
+        release.wait(30)
+
+    engine.runtime.metrics.add_collect_hook(slow_source)
+    scraped: list[str] = []
+    scrape = threading.Thread(target=lambda: scraped.append(get(engine.metrics_server.url)[1]))
+    scrape.start()
+    try:
+        assert entered.wait(10)
+        for _ in range(2 * 1024):  # past a batch flush, which a publisher never waits for
+            engine.bus.emit("task.started", {"task": "tick"}, workflow="ticks")
+        assert engine.run("adds", timeout=30) == {"one": 1, "two": 2}
+    finally:
+        release.set()
+        scrape.join(30)
+    assert scraped and "flowconsole_tasks_started_total" in scraped[0]
