@@ -175,3 +175,25 @@ def test_the_otel_flag_turns_export_on_with_only_an_endpoint_variable(receiver: 
 def test_without_otel_configuration_nothing_is_exported(receiver: _Receiver, workflows: Path) -> None:
     assert run_headless(workflows, {})
     assert received_spans(receiver) == ([], [])
+
+
+def test_an_unreachable_receiver_costs_the_run_nothing_but_a_logged_warning(tmp_path) -> None:
+    from tests.real_tools import free_port
+
+    folder = tmp_path / "ok"
+    folder.mkdir()
+    (folder / "adds.py").write_text(
+        "from engine import workflow\nfrom engine.dag import DAGWorkflow\n\n\n"
+        "@workflow(name='adds')\ndef build():\n    dag = DAGWorkflow('adds')\n"
+        "    dag.add_task('one', lambda: 1)\n    return dag\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "console.cli", "run", str(folder)],
+        env={**clean, "PYTHONPATH": str(ROOT), "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+             "OTEL_EXPORTER_OTLP_TIMEOUT": "1"},
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0
+    assert "adds: ok" in done.stdout
+    assert "Traceback" not in done.stderr and "export" in done.stderr
