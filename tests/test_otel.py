@@ -13,7 +13,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
 
 from engine import FakeClock, Runtime, run_scope  # noqa: E402
-from engine.observe.otel import OTelConfigError, OTelExport, OTelUnavailable, exporter_from_env  # noqa: E402
+from engine.observe.otel import (  # noqa: E402
+    OTelConfigError,
+    OTelExport,
+    OTelUnavailable,
+    export_requested,
+    exporter_from_env,
+)
 
 
 @pytest.fixture
@@ -110,6 +116,46 @@ def test_service_name_defaults_to_flowconsole(runtime: Runtime, exported, monkey
     with runtime.tracer.start_span("x"):
         pass
     assert exported.get_finished_spans()[0].resource.attributes["service.name"] == "flowconsole"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("OTEL_SERVICE_NAME", "orders"), ("OTEL_RESOURCE_ATTRIBUTES", "service.name=orders,team=shop")],
+)
+def test_service_name_comes_from_the_environment(runtime: Runtime, monkeypatch, variable: str, value: str) -> None:
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.setenv(variable, value)
+    exporter = InMemorySpanExporter()
+    export = OTelExport(runtime.tracer, exporter, batch=False)
+    with runtime.tracer.start_span("x"):
+        pass
+    export.shutdown()
+    assert exporter.get_finished_spans()[0].resource.attributes["service.name"] == "orders"
+
+
+@pytest.mark.parametrize(
+    ("environ", "requested"),
+    [
+        ({}, False),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://h:4318"}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://h:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://h:4318/v1/traces"}, True),
+        ({"OTEL_SERVICE_NAME": "orders"}, True),
+        ({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}, False),
+    ],
+)
+def test_export_is_requested_by_the_standard_variables(environ: dict, requested: bool) -> None:
+    assert export_requested(environ) is requested
+
+
+def test_the_otel_extra_installs_the_default_exporter() -> None:
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    otel = project["optional-dependencies"]["otel"]
+    assert any(r.startswith("opentelemetry-exporter-otlp-proto-http") for r in otel), otel
 
 
 def test_shutdown_stops_the_export(runtime: Runtime) -> None:

@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "dlq": ("console.cli.dlq", "list, show, retry, replay or discard the dead letters of a state directory"),
     "attach": ("console.cli.attach", "open the console on the live engine that owns a state directory"),
     "metrics": ("console.cli.metrics", "print the engine's metrics (Prometheus text) from a state directory or a headless run"),
+    "serve": ("console.cli.serve", "serve the console as a web page (textual-serve) for a browser"),
 }
 
 
@@ -69,6 +70,9 @@ def build_open_parser() -> argparse.ArgumentParser:
     )
     add_state_dir_option(parser)
     add_executor_option(parser)
+    from console.cli.observe_options import add_observe_options
+
+    add_observe_options(parser)
     parser.add_argument("--theme", metavar="NAME", help="colour theme (e.g. flowconsole-dark, flowconsole-light)")
     parser.add_argument(
         "--readonly",

@@ -2,7 +2,8 @@
 
 The engine runs elsewhere (a service embedding `Engine(..., state_dir=D)`,
 or a headless ``flowconsole run DIR --watch --state-dir D``); this opens the
-same console, every view, key and theme, on what it does: its events are
+same console, every view, key and theme, on what it does (``--serve``: as a
+web page, one console per browser, see `console.cli.serve`): its events are
 tailed from D's event log (`console.attached_engine`) and every operator
 action is sent to it as a command (`console.remote_commands`). Several
 consoles may attach at once; closing one leaves the engine running.
@@ -14,6 +15,7 @@ import argparse
 
 from console.cli import UsageError, add_state_dir_option
 from .owner_route import default_actor
+from .serve import add_serve_address_options, serve_attached
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,9 +23,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--theme", metavar="NAME", help="colour theme (e.g. flowconsole-dark, flowconsole-light)")
     parser.add_argument("--readonly", action="store_true", help="watch only: hide and refuse every action")
     parser.add_argument("--actor", metavar="NAME", default=None, help="who the actions are recorded as (default: the OS user)")
+    parser.add_argument(
+        "--serve", action="store_true",
+        help="serve attached consoles as a web page (textual-serve) instead of opening one here",
+    )
+    add_serve_address_options(parser)
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.serve:
+        return serve_attached(args)
+    return _open(args)
+
+
+def _open(args: argparse.Namespace) -> int:
     from engine import FlowError
     from engine.store import Command
 

@@ -49,6 +49,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from console.cli import add_executor_option
 
     add_executor_option(parser)
+    from console.cli.observe_options import add_observe_options
+
+    add_observe_options(parser)
 
 
 class _Output:
@@ -158,6 +161,9 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
         path, state_dir=args.state_dir, watch=args.watch, schedules=args.watch,
         check_timeout=args.check_timeout, executor=executor,
     )
+    from console.cli.observe_options import observe
+
+    observing = observe(args, engine)
     engine.bus.subscribe("*", out.on_event)
     ok = True
     try:
@@ -173,6 +179,7 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
             _wait_for_interrupt()
     finally:
         engine.stop()
+        observing.close()
         if log_handler is not None:
             from engine.observe.logs import uninstall_handler
 

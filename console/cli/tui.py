@@ -17,6 +17,7 @@ def run_app(args: argparse.Namespace) -> int:
     from engine.store import StateDirBusyError, read_owner
 
     from console.app import FlowConsoleApp, UnknownThemeError
+    from console.cli.observe_options import observe
     from console.themes import load_themes
 
     themes = load_themes()
@@ -27,6 +28,7 @@ def run_app(args: argparse.Namespace) -> int:
         # Refused before the screen opens: the engine's own start would refuse too, behind a toast.
         raise StateDirBusyError(args.state_dir, owner)
     engine = Engine(args.directory, state_dir=args.state_dir)
+    observing = observe(args, engine)
     # The app subscribes its bridge here, before the engine starts.
     app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)
     try:
@@ -34,5 +36,6 @@ def run_app(args: argparse.Namespace) -> int:
     finally:
         app.wait_engine_started()
         engine.stop()
+        observing.close()
     # 0 after q; Textual sets 1 when the app stopped on an unhandled error.
     return app.return_code or 0

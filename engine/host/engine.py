@@ -39,6 +39,7 @@ from .loading import WorkflowLoading
 from .runs import RunLauncher, RunRecord
 from .loader import DEFAULT_CHECK_TIMEOUT
 from .errors import EngineStoppedError, UnknownRunError, WorkflowKindError
+from ..observe.metrics_http import MetricsServer, parse_metrics_addr
 from .registry import Definition, Registry, UnknownWorkflowError
 from ..runtime import Runtime
 from ..store.commands import CommandBook
@@ -63,7 +64,10 @@ class Engine(WorkflowLoading):
     ``change_source`` and ``settle`` tune the watcher (see `Watcher`).
     ``executor``: where DAG tasks and pool work run (e.g. a `DaskExecutor`;
     default: the one set by `use_executor` when the engine is made, else
-    threads); the caller shuts it down.
+    threads); the caller shuts it down. ``metrics_addr`` (``"HOST:PORT"``, off
+    by default): serve ``runtime.metrics`` at ``/metrics`` there from `start`
+    to `stop` (see `engine.observe.metrics_http`; ``metrics_server.address`` is the
+    address bound).
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class Engine(WorkflowLoading):
         settle: float = 0.05,
         max_concurrent_runs: int = 32,
         executor: Executor | None = None,
+        metrics_addr: str | tuple[str, int] | None = None,
     ) -> None:
         self.workflow_dir = Path(workflow_dir).resolve() if workflow_dir is not None else None
         self.state_dir = Path(state_dir) if state_dir is not None else None
@@ -112,6 +117,8 @@ class Engine(WorkflowLoading):
             )
         self._started = False
         self._stopped = threading.Event()
+        self.metrics_addr = parse_metrics_addr(metrics_addr) if isinstance(metrics_addr, str) else metrics_addr
+        self.metrics_server: MetricsServer | None = None
 
     # -- lifecycle -----------------------------------------------------
 
@@ -119,8 +126,17 @@ class Engine(WorkflowLoading):
         """Open the store, load every file, then start hot reload and schedules."""
         if self._started:
             return
+        if self.metrics_addr is not None:
+            # First: an address that cannot be bound leaves nothing started.
+            self.metrics_server = MetricsServer(self.runtime.metrics, self.metrics_addr)
         if self.state_dir is not None:
-            self._open_state_dir(self.state_dir)
+            try:
+                self._open_state_dir(self.state_dir)
+            except BaseException:
+                if self.metrics_server is not None:
+                    self.metrics_server.close()
+                    self.metrics_server = None
+                raise
         self._started = True
         if self.workflow_dir is not None:
             self.reload()
@@ -163,6 +179,8 @@ class Engine(WorkflowLoading):
             teardown_obj(definition.kind, definition.obj)
         if self.store is not None:
             self.store.close(timeout)
+        if self.metrics_server is not None:
+            self.metrics_server.close()
         if self._owner is not None:
             self._owner.release()
 

@@ -12,7 +12,8 @@ for OTLP ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` / ``OTEL_EXPORTER_OTLP_PROTOCOL`
 (``grpc`` or ``http/protobuf``, default ``http/protobuf``) pick the exporter
 package, which reads its own ``OTEL_EXPORTER_OTLP_*`` variables (endpoint,
 headers, timeout). ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` name
-the service (default ``flowconsole``).
+the service (default ``flowconsole``). `export_requested` tells the commands
+whether those variables ask for export at all.
 
 This module imports the OpenTelemetry SDK; the rest of the engine never
 does, so the SDK is only needed by those who export.
@@ -107,14 +108,32 @@ def exporter_from_env(environ: Mapping[str, str] | None = None) -> SpanExporter 
 
 
 def _resource() -> Any:
-    base = Resource.create({"service.name": "flowconsole"})
-    # Resource.create fills service.name with "unknown_service" unless told.
-    if os.environ.get("OTEL_SERVICE_NAME"):
-        return base
-    attrs = dict(base.attributes)
-    if str(attrs.get("service.name", "")).startswith("unknown_service"):
-        attrs["service.name"] = "flowconsole"
-    return Resource(attrs)
+    # Attributes given to Resource.create override the environment's, so
+    # none are given: it reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES,
+    # and says "unknown_service" when neither names the service.
+    base = Resource.create()
+    if str(base.attributes.get("service.name", "")).startswith("unknown_service"):
+        return base.merge(Resource({"service.name": "flowconsole"}))
+    return base
+
+
+_SWITCHES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SERVICE_NAME")
+
+
+def export_requested(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the ``OTEL_*`` variables ask a command to export traces.
+
+    ``OTEL_SDK_DISABLED=true`` or ``OTEL_TRACES_EXPORTER=none`` say no; any
+    other ``OTEL_TRACES_EXPORTER``, an OTLP endpoint or ``OTEL_SERVICE_NAME``
+    say yes. Needs no OpenTelemetry package.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter:
+        return exporter != "none"
+    return any(env.get(name, "").strip() for name in _SWITCHES)
 
 
 _KINDS: dict[str, Any] = {}

@@ -67,8 +67,8 @@ def _labels(labels: dict[str, str], extra: tuple[str, str] | None = None) -> str
     return "{" + ",".join(f'{k}="{_escape_value(v)}"' for k, v in pairs) + "}"
 
 
-def render(families: Iterable[dict[str, Any]], *, prefix: str = "") -> str:
-    """The exposition text of ``families`` (as `MetricsCollector.collect` makes them)."""
+def merge_families(families: Iterable[dict[str, Any]], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """``families`` by legal name; two that clean to the same name become one."""
     merged: dict[str, dict[str, Any]] = {}
     for family in families:
         name = metric_name(family["name"], prefix)
@@ -83,8 +83,13 @@ def render(families: Iterable[dict[str, Any]], *, prefix: str = "") -> str:
             merged[name] = {"kind": kind, "help": family.get("help", ""), "series": list(family["series"])}
         else:
             known["series"].extend(family["series"])
+    return merged
+
+
+def render(families: Iterable[dict[str, Any]], *, prefix: str = "") -> str:
+    """The exposition text of ``families`` (as `MetricsCollector.collect` makes them)."""
     lines: list[str] = []
-    for name, family in merged.items():
+    for name, family in merge_families(families, prefix).items():
         kind = family["kind"]
         exposed = f"{name}_total" if kind == "counter" else name
         help_text = family["help"] or name.replace("_", " ")
