@@ -109,6 +109,16 @@ def test_failing_compensation_is_dead_lettered_and_the_rest_still_run(runtime):
     assert letter.event["type"] == "inventory.reserved.compensate"
 
 
+def test_a_compensation_letter_names_the_instance_and_the_compensations_trace(runtime):
+    spans = []
+    runtime.bus.subscribe("span.finished", spans.append)
+    order_flow(runtime, [], refund_fails=True).emit("order.created", {"order_id": "o-6"})
+    (letter,) = runtime.dlq.list(workflow="OrderChoreography")
+    [span] = [s for s in spans if s.data["name"] == "saga.compensate inventory.reserved"]
+    assert letter.run_id == "o-6"
+    assert (letter.trace_id, letter.span_id) == (span.data["trace_id"], span.data["span_id"])
+
+
 def test_replaying_the_dead_letter_finishes_the_compensation(runtime):
     calls = []
     broken = {"refund": True}

@@ -255,15 +255,23 @@ class SagaChoreography:
             return
         attempts = 0
 
+        first_failure: float | None = None
+        span: Any = None
+
         def attempt() -> Any:
-            nonlocal attempts
+            nonlocal attempts, first_failure
             attempts += 1
-            return compensate(event)
+            try:
+                return compensate(event)
+            except Exception:
+                if first_failure is None:
+                    first_failure = self.runtime.clock.time()
+                raise
 
         try:
             with run_scope(cid), self.runtime.tracer.start_span(
                 f"saga.compensate {step}", {"workflow": self.name, "saga.step": step, "saga.run_id": cid}
-            ):
+            ) as span:
                 self.compensation_retry.call(
                     attempt, clock=self.runtime.clock, publish=self.bus.publish,
                     unit=f"{self.name}.{step}.compensate",
@@ -272,7 +280,8 @@ class SagaChoreography:
             letter = self.runtime.dlq.add(
                 source="handler", unit=f"{self.name}:{step}{COMPENSATE_SUFFIX}", error=exc,
                 payload=dict(event.data), workflow=self.name, attempts=attempts, run_id=cid,
-                event=event,
+                trace_id=getattr(span, "trace_id", None), span_id=getattr(span, "span_id", None),
+                event=event, first_failure=first_failure,
             )
             with self._lock:
                 if step not in instance.failed_compensations:
