@@ -133,6 +133,7 @@ from .store import (
     StoreError,
     StoreForeignError,
     StoreReadOnlyError,
+    StoreUnavailableError,
     StoreWriteError,
 )
 
@@ -151,6 +152,7 @@ __all__ = [
     "StoreError",
     "StoreForeignError",
     "StoreReadOnlyError",
+    "StoreUnavailableError",
     "StoreWriteError",
     "AttemptsExhaustedError",
     "DAGCycleError",

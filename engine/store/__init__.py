@@ -17,6 +17,7 @@ from .errors import (
     StoreError,
     StoreForeignError,
     StoreReadOnlyError,
+    StoreUnavailableError,
     StoreWriteError,
 )
 from .journal import FsmRecord, RunRecord, SagaRecord, TaskRecord
@@ -40,6 +41,7 @@ __all__ = [
     "StoreError",
     "StoreForeignError",
     "StoreReadOnlyError",
+    "StoreUnavailableError",
     "StoreWriteError",
     "TaskRecord",
 ]

@@ -34,6 +34,7 @@ import threading
 import uuid
 from pathlib import Path
 
+from .errors import StoreUnavailableError
 from .json_codec import compact_encoder
 
 log = logging.getLogger("engine.store")
@@ -50,7 +51,14 @@ class AttemptLog:
         self.path = state_dir / f"attempts-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.ftruncate(self._fd, capacity)
+        try:
+            _reserve(self._fd, capacity)
+        except OSError as exc:
+            os.close(self._fd)
+            self.path.unlink(missing_ok=True)
+            raise StoreUnavailableError(
+                f"{state_dir}: no room for the attempt file ({exc.strerror})", state_dir, exc
+            ) from exc
         self._map = mmap.mmap(self._fd, capacity)
         self._capacity = capacity
         self._lock = threading.Lock()
@@ -78,7 +86,7 @@ class AttemptLog:
         while size < needed:
             size *= 2
         self._map.close()
-        os.ftruncate(self._fd, size)
+        _reserve(self._fd, size)
         self._map = mmap.mmap(self._fd, size)
         self._capacity = size
 
@@ -104,6 +112,16 @@ class AttemptLog:
         with self._lock:
             self._map.close()
             os.close(self._fd)
+
+
+def _reserve(fd: int, size: int) -> None:
+    """Make the file ``size`` bytes, with its blocks allocated now.
+
+    A page of a sparse file is allocated when it is first written through the
+    map; on a full disk that write is a SIGBUS that kills the process.
+    """
+    os.ftruncate(fd, size)
+    os.posix_fallocate(fd, 0, size)
 
 
 def merge_orphans(state_dir: Path, conn: sqlite3.Connection) -> int:

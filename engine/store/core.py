@@ -18,6 +18,11 @@ attempt log (`AttemptLog`, a copy into a memory map; durability ``normal``) or w
 for the commit (durability ``full``). Events redelivered by a replay are not
 stored again.
 
+When the storage refuses writes (a full disk, say) the writer keeps what is
+queued and retries (see `engine.store.writer`); the store publishes
+``store.failed`` once, with the cause, and ``store.recovered`` once the
+writes go through again. `failure` is the cause meanwhile.
+
 ``_lock`` guards ``_runtime``, ``_subscription``, ``_closed`` and
 ``_compaction_waiters``.
 """
@@ -57,6 +62,7 @@ class Store:
         queue_size: int,
         retention: Retention,
         clock: Clock,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.path = db_path
@@ -75,6 +81,10 @@ class Store:
             self._write_events,
             queue_size=queue_size,
             after_commit=self._after_commit,
+            sleep=sleep,
+            clock=clock,
+            on_fault=self._on_fault,
+            on_recovered=self._on_recovered,
         )
         self.dead_letters = SQLiteDeadLetterStore(self)
 
@@ -87,13 +97,17 @@ class Store:
         queue_size: int = 10_000,
         retention: Retention | None = None,
         clock: Clock | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> Store:
         """Open the store in state directory ``path``, creating it on first use.
 
         ``durability``: ``"normal"`` (WAL, synchronous=NORMAL: survives a process
         crash) or ``"full"`` (synchronous=FULL: survives power loss). Raises
         `StoreReadOnlyError`, `StoreCorruptError` or `StoreForeignError`,
-        each naming the directory or file; an unusable file is never modified.
+        each naming the directory or file; an unusable file is never modified;
+        `StoreUnavailableError` when the disk has no room left. ``sleep``
+        waits between retries of a commit the storage refused (default: a
+        wait that `close` ends early).
         """
         if durability not in ("normal", "full"):
             raise StoreError(f"durability must be 'normal' or 'full', got {durability!r}")
@@ -107,15 +121,20 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        return cls(
-            state_dir,
-            db_path,
-            conn,
-            durability=durability,
-            queue_size=queue_size,
-            retention=retention or Retention(),
-            clock=clock or SYSTEM_CLOCK,
-        )
+        try:
+            return cls(
+                state_dir,
+                db_path,
+                conn,
+                durability=durability,
+                queue_size=queue_size,
+                retention=retention or Retention(),
+                clock=clock or SYSTEM_CLOCK,
+                sleep=sleep,
+            )
+        except BaseException:
+            conn.close()
+            raise
 
     # -- writing ---------------------------------------------------------
 
@@ -173,6 +192,29 @@ class Store:
                     done.set()
             return
         self._compactor.after_commit(conn, written, lambda: self._writer.pending > 0)
+
+    @property
+    def failure(self) -> BaseException | None:
+        """Why the store cannot write now (None while it can)."""
+        writer = self._writer
+        return writer.fault or writer.failure
+
+    def _on_fault(self, exc: BaseException) -> None:
+        self._announce("store.failed", {
+            "path": str(self.path), "error_type": type(exc).__name__, "error": str(exc),
+            "pending": self._writer.pending,
+        })
+
+    def _on_recovered(self, exc: BaseException, retries: int, seconds: float) -> None:
+        self._announce("store.recovered", {
+            "path": str(self.path), "error": str(exc), "retries": retries, "down_for": seconds,
+        })
+
+    def _announce(self, event_type: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            runtime = self._runtime
+        if runtime is not None:
+            runtime.bus.publish(Event(event_type, data))
 
     @property
     def stats(self) -> dict[str, int]:
