@@ -263,6 +263,7 @@ def run_app(args: argparse.Namespace) -> int:
     themes = load_themes()
     if args.theme is not None and args.theme not in themes:
         raise UsageError(str(UnknownThemeError(args.theme, themes)))
+    _check_store(args.state_dir)
     engine = Engine(args.directory, state_dir=args.state_dir)
     # The app subscribes its bridge here, before the engine starts.
     app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)
@@ -273,6 +274,14 @@ def run_app(args: argparse.Namespace) -> int:
         engine.stop()
     # 0 after q; Textual sets 1 when the app stopped on an unhandled error.
     return app.return_code or 0
+
+
+def _check_store(state_dir: Path) -> None:
+    """Open and close the store once before the screen does, so that an unusable
+    one (`StoreError`) is a line on the terminal, not a toast on an empty console."""
+    from engine.store import Store
+
+    Store.open(state_dir).close()
 
 
 def _settle_heap() -> None:

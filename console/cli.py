@@ -7,7 +7,10 @@ listed in `SUBCOMMANDS`; each module provides ``configure(parser)`` and
 console's start-up never pays for the others.
 
 Bad input never reaches the user as a traceback: a wrong flag or a missing
-path is one line on stderr and exit code 2.
+path is one line on stderr and exit code 2; a state directory whose store
+cannot be used (damaged, another application's, read-only, no space left:
+any `engine.store.StoreError`) is one line and exit code 1, for every
+command and for the console itself.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator, NoReturn, Sequence
 
 from engine import __version__
+from engine.store import StoreError
 
 PROG = "flowconsole"
 
@@ -82,10 +86,18 @@ def add_state_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
         metavar="D",
-        type=Path,
+        type=state_dir_path,
         default=Path(".flowconsole"),
         help="where the SQLite state lives (default: ./.flowconsole)",
     )
+
+
+def state_dir_path(text: str) -> Path:
+    """``--state-dir``'s type: a directory, or a path where one can be made."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: not a directory")
+    return path
 
 
 def add_executor_option(parser: argparse.ArgumentParser) -> None:
@@ -150,6 +162,13 @@ def _run_subcommand(name: str, argv: Sequence[str]) -> int:
     return int(module.main(args) or 0)
 
 
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line, with control characters made visible."""
+    from console.safe import visible
+
+    return visible(" ".join(str(exc).split()))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``flowconsole`` script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -160,6 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return 2
+    except StoreError as exc:
+        sys.stderr.write(f"{PROG}: error: {one_line(exc)}\n")
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -4,7 +4,9 @@ Acts on the dead letters kept in a state directory (``--state-dir``, the
 one the console uses) through the engine's dead-letter API. A retry or a
 replay runs the unit with the *current* workflow files, which it loads from
 ``--workflows DIR``. A bad id, filter or state directory is one line on
-stderr and exit code 2; a retry whose unit fails again exits 1.
+stderr and exit code 2; a store that cannot be used (damaged, read-only,
+no space left) is one line and exit code 1; a retry whose unit fails again
+exits 1.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from engine import Runtime
 from engine.dead_letter import DeadLetter
 from engine.dlq import FILTERS, DeadLetterQueue
 from engine.errors import FlowError
-from engine.store import Store
+from engine.store import Store, StoreError
 from engine.store.schema import DB_NAME
 
 
@@ -68,6 +70,11 @@ def main(args: argparse.Namespace) -> int:
             return _ACTIONS[args.action](dlq, args)
     except UsageError as exc:
         _error(str(exc))
+    except StoreError as exc:
+        from console.cli import one_line
+
+        _error(one_line(exc))
+        return 1
     except (FlowError, KeyError, ValueError) as exc:
         _error(str(exc))
     return 2

@@ -8,10 +8,7 @@ tmpfs mounted by the test (it needs root, as CI has).
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
-import subprocess
 import threading
 from pathlib import Path
 
@@ -19,6 +16,7 @@ import pytest
 
 from engine import Event, Runtime
 from engine.store import Store, StoreReadOnlyError, StoreUnavailableError
+from tests.disk_helpers import fill, read_only, tmpfs
 
 _NO_LIMIT = 1_073_741_823
 
@@ -177,20 +175,8 @@ def test_a_store_closed_while_the_disk_is_full_gives_up_and_says_so(tmp_path, ca
 
 @pytest.fixture
 def tiny_disk(tmp_path):
-    """A 4 MiB tmpfs mounted for the test (skipped where mounting is not allowed)."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if shutil.which("mount") is None or os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root and mount(8): cannot make a real full disk here")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"mount -t tmpfs is not permitted here: {done.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "tiny") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_on_a_real_full_disk_the_store_survives_and_commits_everything_once_space_is_freed(tiny_disk):
@@ -201,13 +187,7 @@ def test_on_a_real_full_disk_the_store_survives_and_commits_everything_once_spac
     recovered = threading.Event()
     runtime.bus.subscribe("store.recovered", lambda event: recovered.set())
     try:
-        # Fill what the database left free.
-        with ballast.open("wb", buffering=0) as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * 4096)
-            except OSError:
-                pass
+        fill(ballast)  # what the database left free
         for event in _events(2_000):
             runtime.bus.publish(event)
         for _ in range(3000):
@@ -225,19 +205,9 @@ def test_on_a_real_full_disk_the_store_survives_and_commits_everything_once_spac
         runtime.bus.close()
 
 
-def _fill(path: Path) -> None:
-    """Write zeros to ``path`` until the filesystem is full."""
-    with path.open("wb", buffering=0) as handle:
-        try:
-            while True:
-                handle.write(b"\0" * 4096)
-        except OSError:
-            pass
-
-
 def test_opening_a_store_on_a_full_disk_says_there_is_no_space(tiny_disk):
     Store.open(tiny_disk / "state").close()
-    _fill(tiny_disk / "ballast")
+    fill(tiny_disk / "ballast")
     with pytest.raises(StoreUnavailableError, match="no space left"):
         Store.open(tiny_disk / "state")
 
@@ -247,29 +217,11 @@ def test_opening_a_store_on_a_full_disk_says_there_is_no_space(tiny_disk):
 
 @pytest.fixture
 def read_only_db(tmp_path):
-    """A store whose database file is read-only in a writable directory.
-
-    The tests run as root, and root ignores file modes (a chmod 444 file is
-    still written), so the file is bind-mounted read-only onto itself.
-    """
+    """A store whose database file is read-only in a writable directory."""
     state = tmp_path / "state"
     Store.open(state).close()
-    db = state / "flowconsole.db"
-    if shutil.which("mount") is None or os.geteuid() != 0:
-        db.chmod(0o444)  # as a non-root user the file mode is enough
+    with read_only(state / "flowconsole.db") as db:
         yield db
-        db.chmod(0o644)
-        return
-    done = subprocess.run(
-        f"mount --bind {db} {db} && mount -o remount,ro,bind {db} {db}", shell=True, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        subprocess.run(["umount", str(db)], check=False, capture_output=True)
-        pytest.skip(f"a read-only bind mount is not permitted here: {done.stderr.strip()}")
-    try:
-        yield db
-    finally:
-        subprocess.run(["umount", "-l", str(db)], check=False)
 
 
 def test_a_read_only_database_file_is_refused_at_open_naming_the_file(read_only_db):

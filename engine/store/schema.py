@@ -9,6 +9,7 @@ schema version, and each migration moves it forward by one inside a transaction.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sqlite3
@@ -115,7 +116,8 @@ def check_state_dir(state_dir: Path) -> Path:
         with probe.open("wb", buffering=0) as handle:
             handle.write(bytes(_PROBE_SIZE))
     except OSError as exc:
-        probe.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            probe.unlink()  # a half-written probe on a full disk
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StoreUnavailableError(
                 f"{state_dir}: no space left for the store ({exc.strerror})", state_dir, exc
