@@ -15,7 +15,8 @@ before the task runs, so that attempts survive a crash and a task that kills
 its process on every attempt still reaches its maximum attempts. For
 ``task.started`` the handler therefore appends the attempt to the process's
 attempt log (`AttemptLog`, a copy into a memory map; durability ``normal``) or waits
-for the commit (durability ``full``). Events redelivered by a replay are not
+for the commit (durability ``full``); a ``task.completed`` with a stored result
+goes to the attempt log too, before the tasks that depend on it start. Events redelivered by a replay are not
 stored again.
 
 When the storage refuses writes (a full disk, say) the writer keeps what is
@@ -339,12 +340,18 @@ class Store:
         entry = _entry(event)
         ticket = self._writer.submit(entry)
         row, item = entry
-        if type(item) is tuple and item[2] == "running":  # a task attempt's start
-            attempts = self._attempts
-            if attempts is None:
-                self._writer.wait(ticket)
-            else:
-                attempts.record(row[3], item[0], item[1], item[3], ticket)
+        if type(item) is tuple:
+            status = item[2]
+            if status == "running":  # a task attempt's start
+                attempts = self._attempts
+                if attempts is None:
+                    self._writer.wait(ticket)
+                else:
+                    attempts.record(row[3], item[0], item[1], item[3], ticket)
+            elif status == "completed" and item[7] and self._attempts is not None:
+                # Before the tasks that depend on it start (durability full:
+                # their starts wait for a commit that includes this one).
+                self._attempts.record_completion(row[3], item[0], item[1], item[3], item[6], ticket)
 
     def recover(
         self, runtime: Any, definitions: Any = None, *, saga_direction: str | None = None
