@@ -258,13 +258,14 @@ def run_app(args: argparse.Namespace) -> int:
     """Open the console on ``args.directory``; returns the exit code."""
     from engine.host import Engine
 
-    from .cli import UsageError
+    from .cli import UsageError, retention_from_args
 
     themes = load_themes()
     if args.theme is not None and args.theme not in themes:
         raise UsageError(str(UnknownThemeError(args.theme, themes)))
-    _check_store(args.state_dir)
-    engine = Engine(args.directory, state_dir=args.state_dir)
+    retention = retention_from_args(args)
+    _check_store(args.state_dir, retention)
+    engine = Engine(args.directory, state_dir=args.state_dir, retention=retention)
     # The app subscribes its bridge here, before the engine starts.
     app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)
     try:
@@ -276,12 +277,12 @@ def run_app(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
-def _check_store(state_dir: Path) -> None:
+def _check_store(state_dir: Path, retention: Any) -> None:
     """Open and close the store once before the screen does, so that an unusable
     one (`StoreError`) is a line on the terminal, not a toast on an empty console."""
     from engine.store import Store
 
-    Store.open(state_dir).close()
+    Store.open(state_dir, retention=retention).close()
 
 
 def _settle_heap() -> None:

@@ -33,6 +33,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("console.cmd_run", "run workflows headless (exit 0 on success, 1 on failure)"),
     "dlq": ("console.cmd_dlq", "list, show, retry, replay or discard the dead letters of a state directory"),
     "metrics": ("console.cmd_metrics", "print the engine's metrics (Prometheus text) from a state directory or a headless run"),
+    "status": ("console.cmd_status", "what a state directory holds: workflows, active runs, dead letters, breakers, size"),
 }
 
 
@@ -70,6 +71,7 @@ def build_open_parser() -> argparse.ArgumentParser:
         help="directory of workflow files (default: ./sample_workflows when it exists)",
     )
     add_state_dir_option(parser)
+    add_retention_options(parser)
     add_executor_option(parser)
     parser.add_argument("--theme", metavar="NAME", help="colour theme (e.g. flowconsole-dark, flowconsole-light)")
     parser.add_argument(
@@ -90,6 +92,44 @@ def add_state_dir_option(parser: argparse.ArgumentParser) -> None:
         default=Path(".flowconsole"),
         help="where the SQLite state lives (default: ./.flowconsole)",
     )
+
+
+def add_retention_options(parser: argparse.ArgumentParser) -> None:
+    """``--retain-events`` and ``--retain-days``: how much of the event log the store keeps."""
+    parser.add_argument(
+        "--retain-events", metavar="N", type=_positive(int), default=None,
+        help="keep the newest N events in the store (default 1,000,000; dead letters and "
+        "unfinished runs are always kept)",
+    )
+    parser.add_argument(
+        "--retain-days", metavar="D", type=_positive(float), default=None,
+        help="drop events older than D days (default 7), whichever limit comes first",
+    )
+
+
+def retention_from_args(args: argparse.Namespace) -> Any:
+    """The `engine.store.Retention` that ``--retain-events`` / ``--retain-days`` ask for."""
+    from engine.store import DEFAULT_RETENTION, Retention
+
+    events = getattr(args, "retain_events", None)
+    days = getattr(args, "retain_days", None)
+    return Retention(
+        max_events=events if events is not None else DEFAULT_RETENTION.max_events,
+        max_age=days * 86_400.0 if days is not None else DEFAULT_RETENTION.max_age,
+    )
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: not a number") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number")
+        return value
+
+    return parse
 
 
 def state_dir_path(text: str) -> Path:

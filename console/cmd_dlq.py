@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from console.cli import UsageError, add_state_dir_option
+from console.cli import UsageError, add_retention_options, add_state_dir_option, retention_from_args
 from engine import Runtime
 from engine.dead_letter import DeadLetter
 from engine.dlq import FILTERS, DeadLetterQueue
@@ -60,6 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     for sub in (listing, show, retry, replay, discard):
         add_state_dir_option(sub)
+        add_retention_options(sub)
         sub.add_argument("--actor", default="cli", help=argparse.SUPPRESS)
 
 
@@ -88,7 +89,7 @@ def _queue(args: argparse.Namespace) -> Iterator[DeadLetterQueue]:
     workflows: Path | None = getattr(args, "workflows", None)
     if workflows is not None and not workflows.is_dir():
         raise UsageError(f"{workflows}: not a directory of workflow files")
-    store = Store.open(state_dir)
+    store = Store.open(state_dir, retention=retention_from_args(args))
     runtime = Runtime()
     engine = None
     try:

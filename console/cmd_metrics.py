@@ -20,12 +20,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from console.cli import UsageError
+from console.cli import UsageError, retention_from_args
 from engine import Runtime
 from engine.engine_metrics import attach_engine_metrics, metrics_from_events
 from engine.errors import FlowError
 from engine.metrics import MetricsCollector
-from engine.store import StoreError
+from engine.store import Retention, StoreError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--workflows", metavar="DIR", type=Path, default=None,
         help="instead, run every workflow of DIR once, headless, and print the metrics of those runs",
     )
+    from console.cli import add_retention_options
+
+    add_retention_options(parser)
     parser.add_argument("--workflow", metavar="NAME", help="with --workflows: run only this workflow")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="with --workflows: give up on a run after S seconds")
 
@@ -52,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
         if args.workflows is not None:
             metrics, ok = _from_headless_run(args.workflows, args.workflow, args.timeout)
         else:
-            metrics, ok = _from_state_dir(args.state_dir or Path(".flowconsole")), True
+            metrics, ok = _from_state_dir(args.state_dir or Path(".flowconsole"), retention_from_args(args)), True
     except StoreError:
         raise  # an unusable store: one line and exit 1 (console.cli)
     except FlowError as exc:
@@ -61,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _from_state_dir(state_dir: Path) -> MetricsCollector:
+def _from_state_dir(state_dir: Path, retention: Retention) -> MetricsCollector:
     from engine.store import Store
     from engine.store.schema import DB_NAME
 
@@ -70,7 +73,7 @@ def _from_state_dir(state_dir: Path) -> MetricsCollector:
             f"{state_dir}: no flowconsole state here (no {DB_NAME}); give the --state-dir the "
             "console or 'flowconsole run --state-dir' used, or --workflows DIR to run workflows now"
         )
-    store = Store.open(state_dir)
+    store = Store.open(state_dir, retention=retention)
     try:
         with store.reader() as conn:
             from engine.store.event_log import query_events

@@ -50,8 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--check-timeout", type=float, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
         help=f"seconds each file may take to load (default {DEFAULT_CHECK_TIMEOUT:g})",
     )
-    from console.cli import add_executor_option
+    from console.cli import add_executor_option, add_retention_options
 
+    add_retention_options(parser)
     add_executor_option(parser)
 
 
@@ -158,9 +159,11 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: Any, log_handler: Any) -> int:
+    from console.cli import retention_from_args
+
     engine = Engine(
         path, state_dir=args.state_dir, watch=args.watch, schedules=args.watch,
-        check_timeout=args.check_timeout, executor=executor,
+        check_timeout=args.check_timeout, executor=executor, retention=retention_from_args(args),
     )
     engine.bus.subscribe("*", out.on_event)
     ok = True

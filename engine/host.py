@@ -59,7 +59,8 @@ class Engine(WorkflowLoading):
     ``change_source`` and ``settle`` tune the watcher (see `Watcher`).
     ``executor``: where DAG tasks and pool work run (e.g. a `DaskExecutor`;
     default: the one set by `use_executor` when the engine is made, else
-    threads); the caller shuts it down.
+    threads); the caller shuts it down. ``retention``: the store's
+    `engine.store.Retention` (default: `engine.store.DEFAULT_RETENTION`).
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class Engine(WorkflowLoading):
         settle: float = 0.05,
         max_concurrent_runs: int = 32,
         executor: Executor | None = None,
+        retention: Any = None,
     ) -> None:
         self.workflow_dir = Path(workflow_dir).resolve() if workflow_dir is not None else None
         self.state_dir = Path(state_dir) if state_dir is not None else None
@@ -87,6 +89,7 @@ class Engine(WorkflowLoading):
         self.check_timeout = check_timeout
         self.settle = settle
         self.store: Any = None
+        self._retention = retention
         self._schedules_on = schedules
         self._lock = threading.Lock()
         self._reload_lock = threading.RLock()
@@ -117,7 +120,7 @@ class Engine(WorkflowLoading):
         if self.state_dir is not None:
             from .store import Store
 
-            self.store = Store.open(self.state_dir).attach(self.runtime)
+            self.store = Store.open(self.state_dir, retention=self._retention).attach(self.runtime)
         if self.workflow_dir is not None:
             self.reload()
         if self.store is not None:

@@ -22,10 +22,11 @@ from .errors import (
 )
 from .journal import FsmRecord, RunRecord, SagaRecord, TaskRecord
 from .recovery import RecoveryReport
-from .retention import Retention, RetentionError
+from .retention import DEFAULT_RETENTION, Retention, RetentionError
 from .schema import SCHEMA_VERSION
 
 __all__ = [
+    "DEFAULT_RETENTION",
     "DEFAULT_STATE_DIR",
     "FsmRecord",
     "RecoveryReport",

@@ -43,8 +43,8 @@ from .attempts import AttemptLog, merge_orphans
 from .dlq_store import SQLiteDeadLetterStore
 from .errors import StoreClosedError, StoreError
 from .recovery import RecoveryReport, recover
-from .retention import Compactor, Retention
-from .schema import Durability, check_state_dir, connect, open_database
+from .retention import DEFAULT_RETENTION, Compactor, Retention
+from .schema import Durability, check_state_dir, connect, database_size, open_database
 from .writer import Writer
 
 DEFAULT_STATE_DIR = Path(".flowconsole")
@@ -106,6 +106,7 @@ class Store:
         crash) or ``"full"`` (synchronous=FULL: survives power loss). Raises
         `StoreReadOnlyError`, `StoreCorruptError` or `StoreForeignError`,
         each naming the directory or file; an unusable file is never modified;
+        ``retention`` defaults to `DEFAULT_RETENTION` (1,000,000 events or 7 days);
         `StoreUnavailableError` when the disk has no room left. ``sleep``
         waits between retries of a commit the storage refused (default: a
         wait that `close` ends early).
@@ -129,7 +130,7 @@ class Store:
                 conn,
                 durability=durability,
                 queue_size=queue_size,
-                retention=retention or Retention(),
+                retention=retention or DEFAULT_RETENTION,
                 clock=clock or SYSTEM_CLOCK,
                 sleep=sleep,
             )
@@ -266,6 +267,10 @@ class Store:
                     limit=limit,
                 )
             )
+
+    def size_bytes(self) -> int:
+        """The database's size on disk: the file and its write-ahead log."""
+        return database_size(self.path)
 
     def last_seq(self) -> int:
         """The newest committed event's sequence number (0: empty log)."""

@@ -129,6 +129,17 @@ def check_state_dir(state_dir: Path) -> Path:
     return state_dir / DB_NAME
 
 
+def database_size(path: Path) -> int:
+    """Bytes ``path`` and its write-ahead log take (0 for what does not exist)."""
+    total = 0
+    for file in (path, path.with_name(path.name + "-wal")):
+        try:
+            total += file.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
 def _check_header(path: Path) -> bool:
     """True if ``path`` holds data; raises if that data is not an SQLite database."""
     try:
