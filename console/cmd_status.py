@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 
+from console.byte_sizes import human_size
 from console.cli import UsageError, add_state_dir_option
 from engine.store.schema import DB_NAME
 from engine.store.status import read_status
@@ -48,12 +49,3 @@ def main(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{name.ljust(width)}  {value}\n")
     return 0
 
-
-def human_size(size: int) -> str:
-    """``size`` bytes as B, KB, MB or GB (powers of 1024), one decimal."""
-    value = float(size)
-    for unit in ("B", "KB", "MB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
