@@ -229,3 +229,34 @@ def test_a_read_only_database_file_is_refused_at_open_naming_the_file(read_only_
         Store.open(read_only_db.parent)
     assert str(read_only_db) in str(caught.value)
     assert caught.value.path == read_only_db
+
+
+_ATTEMPTS_ON_A_FULL_DISK = """
+import sys
+from pathlib import Path
+from engine import Event, Runtime
+from engine.store import Store
+from tests.disk_helpers import fill
+
+mount = Path(sys.argv[1])
+runtime = Runtime()
+store = Store.open(mount / "state").attach(runtime)
+fill(mount / "ballast")
+for i in range(2_000):  # attempt lines over many pages of the attempt file
+    runtime.bus.publish(Event("task.started", {"task": f"task-{i}", "attempt": 1}, workflow="wf", run_id="run-1"))
+print("RECORDED", flush=True)
+"""
+
+
+def test_attempt_starts_are_recorded_on_a_full_disk_without_killing_the_process(tiny_disk):
+    # The attempt file is written through a memory map: a page of a sparse
+    # file first touched on a full disk is a SIGBUS. Its blocks are allocated
+    # when the store opens, so a full disk later cannot kill the process.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _ATTEMPTS_ON_A_FULL_DISK, str(tiny_disk)],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0 and "RECORDED" in done.stdout, (done.returncode, done.stderr[-500:])
