@@ -260,3 +260,36 @@ def test_attempt_starts_are_recorded_on_a_full_disk_without_killing_the_process(
         capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1],
     )
     assert done.returncode == 0 and "RECORDED" in done.stdout, (done.returncode, done.stderr[-500:])
+
+
+def test_a_fault_listener_that_raises_does_not_stop_the_writer(tmp_path):
+    from engine.store.writer import Writer
+
+    conn = sqlite3.connect(tmp_path / "w.db", isolation_level=None, check_same_thread=False)
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+    retries: list[float] = []
+
+    def sleep(delay: float) -> None:
+        retries.append(delay)
+        if len(retries) == 3:
+            conn.execute(f"PRAGMA max_page_count = {_NO_LIMIT}")
+
+    def broken_listener(*args: object) -> None:
+        raise RuntimeError("listener bug")
+
+    writer = Writer(
+        conn, lambda c, rows: c.executemany("INSERT INTO t VALUES (?)", [(r,) for r in rows]),
+        sleep=sleep, on_fault=broken_listener, on_recovered=broken_listener,
+    )
+    try:
+        tickets = [writer.submit("x" * 500) for _ in range(300)]
+        for _ in range(3000):
+            if writer.committed >= tickets[-1]:
+                break
+            threading.Event().wait(0.01)
+        assert writer.committed >= tickets[-1] and writer.failure is None
+    finally:
+        writer.close(10)
+    check = sqlite3.connect(tmp_path / "w.db")
+    assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 300

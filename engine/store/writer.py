@@ -385,15 +385,24 @@ class Writer:
         with self._cond:
             self._fault = exc
             self._cond.notify_all()
-        if self._on_fault is not None:
-            self._on_fault(exc)
+        self._tell(self._on_fault, exc)
 
     def _fault_ends(self, retries: int, seconds: float) -> None:
         with self._cond:
             exc, self._fault = self._fault, None
         log.warning("store writes again after %d retries (%.1f s): %s", retries, seconds, exc)
-        if self._on_recovered is not None and exc is not None:
-            self._on_recovered(exc, retries, seconds)
+        if exc is not None:
+            self._tell(self._on_recovered, exc, retries, seconds)
+
+    @staticmethod
+    def _tell(callback: Callable[..., None] | None, *args: Any) -> None:
+        # A listener that fails must not stop the writer that keeps the records.
+        if callback is None:
+            return
+        try:
+            callback(*args)
+        except Exception:  # noqa: BLE001 - logged; the writer goes on retrying
+            log.exception("store fault listener failed")
 
     def _pause(self, delay: float) -> None:
         """Wait before the next retry; a `close` ends the wait at once."""
