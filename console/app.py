@@ -47,6 +47,7 @@ from .widgets.command_line import CommandLine
 from .widgets.header_vitals import HeaderVitals
 from .widgets.help_screen import HelpScreen
 from .widgets.key_footer import KeyFooter
+from .widgets.store_banner import StoreBanner
 from .widgets.workflow_list import WorkflowList
 
 
@@ -137,6 +138,8 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         # Kept by reference: the timers use them, and must not query a screen
         # that is being torn down.
         self._header = HeaderVitals(self.workflows_state, self.vitals_state, id="header")
+        self._store_banner = StoreBanner(id="store-banner")
+        self._db_size: int | None = None
         self._sidebar = WorkflowList(self.workflows_state, id="workflow-list")
         self._workflow_detail = Static(id="workflow-detail")
 
@@ -160,6 +163,7 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
 
     def compose(self) -> ComposeResult:
         yield self._header
+        yield self._store_banner
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
                 yield self._sidebar

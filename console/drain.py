@@ -5,8 +5,10 @@ run on the UI thread: every `DRAIN_INTERVAL` the bridge's buffer goes
 through the view-state reducers and only the widgets whose state changed
 are refreshed, in one batch (a view not on screen is only marked stale and
 synced when shown); every `CLOCK_INTERVAL` the header, sidebar and current
-view redraw their clocks. Nothing here takes a lock: engine threads only
-ever touch the bridge's buffer.
+view redraw their clocks, and the header the database's size (one stat of
+the file and its log). The store banner follows ``store.failed`` /
+``store.recovered`` with every header redraw. Nothing here takes a lock:
+engine threads only ever touch the bridge's buffer.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .state.vitals import VitalsState
 from .state.workflows import WorkflowsState
 from .views import VIEWS
 from .widgets.header_vitals import HeaderVitals
+from .widgets.store_banner import StoreBanner
 from .widgets.workflow_list import WorkflowList
 
 DRAIN_INTERVAL = 1 / 20
@@ -42,6 +45,9 @@ class BridgeDrain:
     _state_views: dict[int, str]
     _stale_views: set[str]
     _header: HeaderVitals
+    _store_banner: StoreBanner
+    _db_size: int | None
+    engine: Any
     _sidebar: WorkflowList
     _workflow_detail: Static
     is_running: bool
@@ -83,6 +89,8 @@ class BridgeDrain:
         if not self.is_running or not self._sidebar.is_mounted:
             return
         self.vitals_state.tick()
+        store = getattr(self.engine, "store", None)
+        self._db_size = store.size_bytes() if store is not None else None
         with self.batch_update():
             self._show_header()
             self._sidebar.sync()
@@ -103,7 +111,9 @@ class BridgeDrain:
             readonly=self.readonly,
             views=[(view.key, view.alias) for view in VIEWS],
             current_view=self.current_view,
+            db_size=self._db_size,
         )
+        self._store_banner.show(self.vitals_state.store_failure)
 
     def _show_notices(self) -> None:
         for notice in self.workflows_state.take_notices():

@@ -136,6 +136,7 @@ from .store import (
     StoreError,
     StoreForeignError,
     StoreReadOnlyError,
+    StoreUnavailableError,
     StoreWriteError,
     StateDirBusyError,
 )
@@ -262,6 +263,7 @@ __all__ = [
     "StoreError",
     "StoreForeignError",
     "StoreReadOnlyError",
+    "StoreUnavailableError",
     "StoreWriteError",
     "StructuredLogger",
     "SubscriptionError",

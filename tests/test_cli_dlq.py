@@ -102,9 +102,10 @@ def test_missing_state_dir_is_one_line_and_exit_2(tmp_path, capsys):
     assert err.count("\n") == 1 and "no flowconsole state" in err
 
 
-def test_corrupt_database_is_one_line_and_exit_2(tmp_path, capsys):
+def test_corrupt_database_is_one_line_and_exit_1(tmp_path, capsys):
+    # A store that cannot be used is a failure (1), not a bad argument (2).
     (tmp_path / "flowconsole.db").write_bytes(b"garbage" * 50)
-    assert main(["dlq", "list", "--state-dir", str(tmp_path)]) == 2
+    assert main(["dlq", "list", "--state-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not an SQLite database" in err
 

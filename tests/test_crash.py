@@ -119,3 +119,32 @@ def test_poison_task_that_kills_its_process_ends_in_the_dead_letter_queue(tmp_pa
         "t0", 3, "engine.AttemptsExhaustedError",
     )
     assert attempts == 3
+
+
+def test_a_completion_lost_in_the_commit_window_neither_reruns_its_task_nor_spends_its_attempts(tmp_path):
+    # Task a completes while the store cannot commit; b, which depends on
+    # it, then kills the process. a's completion must survive as b's start does.
+    state, effects = tmp_path / "state", tmp_path / "effects.txt"
+    helper = ("tests.crash_helpers.lost_completion", str(state), str(effects))
+    deaths = 0
+    for _ in range(8):
+        proc = start(*helper)
+        out, err = finish(proc, 60)
+        if proc.returncode == -9:
+            deaths += 1
+            continue
+        assert "DONE failed" in out, err
+        break
+    assert deaths == 5  # b's 5 attempts, each one killed the process
+    assert read_lines(effects) == ["a"]
+    import json
+
+    with read_only_db(state) as conn:
+        a = conn.execute(
+            "SELECT status, attempts, result FROM tasks WHERE run_id = 'lost-completion' AND task = 'a'"
+        ).fetchone()
+        [(body,)] = conn.execute("SELECT body FROM dead_letters").fetchall()
+    assert a == ("completed", 1, '"from a"')
+    letter = json.loads(body)
+    assert (letter["unit"], letter["error_type"]) == ("b", "engine.AttemptsExhaustedError")
+    assert "in run 'lost-completion' before it was interrupted" in letter["error"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -144,3 +145,28 @@ def test_kill_9_of_the_owner_frees_the_state_dir(tmp_path):
     assert read_owner(state) is None
     with Engine(flows, state_dir=state, watch=False, schedules=False):
         assert read_owner(state).pid == os.getpid()
+
+
+def test_status_names_the_live_owner_and_null_without_one(tmp_path):
+    flows = _flows(tmp_path)
+    state = tmp_path / "state"
+    owner = _owner_process(flows, state)
+    try:
+        info = _wait_for_owner(state, owner)
+        live = subprocess.run(
+            [sys.executable, "-m", "console.cli", "status", "--state-dir", str(state), "--json"],
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        owner.send_signal(signal.SIGINT)
+        owner.wait(30)
+    after = subprocess.run(
+        [sys.executable, "-m", "console.cli", "status", "--state-dir", str(state), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert live.returncode == 0 and after.returncode == 0
+    reported = json.loads(live.stdout)["owner"]
+    assert {key: reported[key] for key in ("pid", "host")} == {"pid": info.pid, "host": info.host}
+    assert set(reported) >= {"pid", "host", "started_at", "version", "workflow_dir"}
+    assert reported["workflow_dir"] == str(flows.resolve())
+    assert json.loads(after.stdout)["owner"] is None

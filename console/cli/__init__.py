@@ -7,7 +7,10 @@ listed in `SUBCOMMANDS`; each module provides ``configure(parser)`` and
 console's start-up never pays for the others.
 
 Bad input never reaches the user as a traceback: a wrong flag or a missing
-path is one line on stderr and exit code 2.
+path is one line on stderr and exit code 2; a state directory whose store
+cannot be used (damaged, another application's, read-only, no space left:
+any `engine.store.StoreError`) is one line and exit code 1, for every
+command and for the console itself.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator, NoReturn, Sequence
 
 from engine import StateDirBusyError, __version__
+from engine.store import StoreError
 
 PROG = "flowconsole"
 
@@ -32,6 +36,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "attach": ("console.cli.attach", "open the console on the live engine that owns a state directory"),
     "metrics": ("console.cli.metrics", "print the engine's metrics (Prometheus text) from a state directory or a headless run"),
     "serve": ("console.cli.serve", "serve the console as a web page (textual-serve) for a browser"),
+    "status": ("console.cli.status", "what a state directory holds: owner, workflows, active runs, dead letters, breakers, size"),
 }
 
 
@@ -69,6 +74,7 @@ def build_open_parser() -> argparse.ArgumentParser:
         help="directory of workflow files (default: ./sample_workflows when it exists)",
     )
     add_state_dir_option(parser)
+    add_retention_options(parser)
     add_executor_option(parser)
     from console.cli.observe_options import add_observe_options
 
@@ -88,10 +94,56 @@ def add_state_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
         metavar="D",
-        type=Path,
+        type=state_dir_path,
         default=Path(".flowconsole"),
         help="where the SQLite state lives (default: ./.flowconsole)",
     )
+
+
+def add_retention_options(parser: argparse.ArgumentParser) -> None:
+    """``--retain-events`` and ``--retain-days``: how much of the event log the store keeps."""
+    parser.add_argument(
+        "--retain-events", metavar="N", type=_positive(int), default=None,
+        help="keep the newest N events in the store (default 1,000,000; dead letters and "
+        "unfinished runs are always kept)",
+    )
+    parser.add_argument(
+        "--retain-days", metavar="D", type=_positive(float), default=None,
+        help="drop events older than D days (default 7), whichever limit comes first",
+    )
+
+
+def retention_from_args(args: argparse.Namespace) -> Any:
+    """The `engine.store.Retention` that ``--retain-events`` / ``--retain-days`` ask for."""
+    from engine.store import DEFAULT_RETENTION, Retention
+
+    events = getattr(args, "retain_events", None)
+    days = getattr(args, "retain_days", None)
+    return Retention(
+        max_events=events if events is not None else DEFAULT_RETENTION.max_events,
+        max_age=days * 86_400.0 if days is not None else DEFAULT_RETENTION.max_age,
+    )
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: not a number") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number")
+        return value
+
+    return parse
+
+
+def state_dir_path(text: str) -> Path:
+    """``--state-dir``'s type: a directory, or a path where one can be made."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: not a directory")
+    return path
 
 
 def add_executor_option(parser: argparse.ArgumentParser) -> None:
@@ -156,6 +208,13 @@ def _run_subcommand(name: str, argv: Sequence[str]) -> int:
     return int(module.main(args) or 0)
 
 
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line, with control characters made visible."""
+    from console.safe import visible
+
+    return visible(" ".join(str(exc).split()))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``flowconsole`` script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -168,6 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except StateDirBusyError as exc:
         sys.stderr.write(f"{PROG}: error: {busy_message(exc)}\n")
+        return 1
+    except StoreError as exc:
+        sys.stderr.write(f"{PROG}: error: {one_line(exc)}\n")
         return 1
     except KeyboardInterrupt:
         return 130

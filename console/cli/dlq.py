@@ -4,7 +4,9 @@ Acts on the dead letters kept in a state directory (``--state-dir``, the
 one the console uses) through the engine's dead-letter API. A retry or a
 replay runs the unit with the *current* workflow files, which it loads from
 ``--workflows DIR``. A bad id, filter or state directory is one line on
-stderr and exit code 2; a retry whose unit fails again exits 1.
+stderr and exit code 2; a store that cannot be used (damaged, read-only,
+no space left) is one line and exit code 1; a retry whose unit fails again
+exits 1.
 
 ``list`` and ``show`` only read. An action that changes a letter goes to the
 engine that owns the state directory when one is live (`console.cli.owner_route`):
@@ -24,12 +26,12 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from console.cli import UsageError, add_state_dir_option
+from console.cli import UsageError, add_retention_options, add_state_dir_option, retention_from_args
 from engine import Runtime
 from engine.resilience.dlq.letter import DeadLetter
 from engine.resilience.dlq.queue import FILTERS, DeadLetterQueue
 from engine.errors import FlowError
-from engine.store import OwnerInfo, StateDirBusyError, Store
+from engine.store import OwnerInfo, StateDirBusyError, Store, StoreError
 from engine.store.dlq_store import DeadLetterView
 from engine.store.schema import DB_NAME, check_database
 
@@ -68,6 +70,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     for sub in (listing, show, retry, replay, discard):
         add_state_dir_option(sub)
+        add_retention_options(sub)
         sub.add_argument("--actor", default="cli", help=argparse.SUPPRESS)
     for sub in (retry, replay, discard):
         sub.add_argument(
@@ -107,6 +110,11 @@ def main(args: argparse.Namespace) -> int:
         return 1
     except UsageError as exc:
         _error(str(exc))
+    except StoreError as exc:
+        from console.cli import one_line
+
+        _error(one_line(exc))
+        return 1
     except (FlowError, KeyError, ValueError) as exc:
         _error(str(exc))
     return 2
@@ -168,7 +176,7 @@ def _queue(args: argparse.Namespace) -> Iterator[DeadLetterQueue]:
     workflows: Path | None = getattr(args, "workflows", None)
     if workflows is not None and not workflows.is_dir():
         raise UsageError(f"{workflows}: not a directory of workflow files")
-    store = Store.open(state_dir)
+    store = Store.open(state_dir, retention=retention_from_args(args))
     runtime = Runtime()
     engine = None
     try:

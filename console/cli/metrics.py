@@ -10,7 +10,8 @@ Two sources:
   headless once (in memory), and print the metrics of those runs.
 
 The text goes to stdout, ready for a Prometheus textfile collector or a
-pushgateway. A missing or unusable source is one line on stderr, exit 2.
+pushgateway. A missing source is one line on stderr, exit 2; a store that
+cannot be used (damaged, read-only, no space left) is one line, exit 1.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ from engine import Runtime
 from engine.observe.engine_metrics import attach_engine_metrics, metrics_from_events
 from engine.errors import FlowError
 from engine.observe.metrics import MetricsCollector
+from engine.store import StoreError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``flowconsole metrics``."""
+    from console.cli import state_dir_path
+
     parser.add_argument(
-        "--state-dir", metavar="D", type=Path, default=None,
+        "--state-dir", metavar="D", type=state_dir_path, default=None,
         help="rebuild the metrics from the event log of the store in D (default: ./.flowconsole)",
     )
     parser.add_argument(
@@ -49,6 +53,8 @@ def main(args: argparse.Namespace) -> int:
             metrics, ok = _from_headless_run(args.workflows, args.workflow, args.timeout)
         else:
             metrics, ok = _from_state_dir(args.state_dir or Path(".flowconsole")), True
+    except StoreError:
+        raise  # an unusable store: one line and exit 1 (console.cli)
     except FlowError as exc:
         raise UsageError(" ".join(str(exc).split())) from exc
     sys.stdout.write(metrics.to_prometheus())

@@ -6,7 +6,9 @@ be started by hand, one after the other). A workflow started by bus events
 (``trigger={"on": ...}``) expects the event that starts it: a run of every
 workflow skips it, and says so; naming it with ``--workflow`` runs it. Load
 problems and failed runs make the exit code 1; success is 0; a wrong command
-line is 2. ``--json`` writes every engine event and log record as JSON lines
+line is 2. A store that cannot be used, or that could not save everything
+(a full disk), is one line on stderr and exit code 1 even when the runs
+succeeded. ``--json`` writes every engine event and log record as JSON lines
 (events to stdout, logs to stderr). ``--watch`` keeps the engine running,
 with hot reload and schedules, until interrupted.
 """
@@ -35,8 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``flowconsole run``."""
     parser.add_argument("path", metavar="FILE_OR_DIR", help="a workflow file or a directory of them")
     parser.add_argument("--workflow", metavar="NAME", help="run only this workflow")
+    from console.cli import state_dir_path
+
     parser.add_argument(
-        "--state-dir", metavar="D", type=Path, default=None,
+        "--state-dir", metavar="D", type=state_dir_path, default=None,
         help="keep events, dead letters and runs in a SQLite store here (default: in memory)",
     )
     parser.add_argument("--watch", action="store_true", help="keep running with hot reload and schedules")
@@ -46,8 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--check-timeout", type=float, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
         help=f"seconds each file may take to load (default {DEFAULT_CHECK_TIMEOUT:g})",
     )
-    from console.cli import add_executor_option
+    from console.cli import add_executor_option, add_retention_options
 
+    add_retention_options(parser)
     add_executor_option(parser)
     from console.cli.observe_options import add_observe_options
 
@@ -157,9 +162,11 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: Any, log_handler: Any) -> int:
+    from console.cli import retention_from_args
+
     engine = Engine(
         path, state_dir=args.state_dir, watch=args.watch, schedules=args.watch,
-        check_timeout=args.check_timeout, executor=executor,
+        check_timeout=args.check_timeout, executor=executor, retention=retention_from_args(args),
     )
     from console.cli.observe_options import observe
 
@@ -184,4 +191,10 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
             from engine.observe.logs import uninstall_handler
 
             uninstall_handler(log_handler)
+    failure = engine.store.failure if engine.store is not None else None
+    if failure is not None:
+        from console.cli import one_line
+
+        out.write(f"flowconsole run: error: the store could not save everything: {one_line(failure)}", sys.stderr)
+        return 1
     return 0 if ok else 1

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from console.cli import UsageError
+from console.cli import UsageError, retention_from_args
 
 
 def run_app(args: argparse.Namespace) -> int:
     """Open the console on ``args.directory``; returns the exit code."""
     from engine import Engine
-    from engine.store import StateDirBusyError, read_owner
+    from engine.store import StateDirBusyError, Store, read_owner
 
     from console.app import FlowConsoleApp, UnknownThemeError
     from console.cli.observe_options import observe
@@ -27,7 +27,11 @@ def run_app(args: argparse.Namespace) -> int:
     if owner is not None:
         # Refused before the screen opens: the engine's own start would refuse too, behind a toast.
         raise StateDirBusyError(args.state_dir, owner)
-    engine = Engine(args.directory, state_dir=args.state_dir)
+    retention = retention_from_args(args)
+    # Opened and closed once before the screen is: an unusable store (`StoreError`)
+    # is then a line on the terminal, not a toast on an empty console.
+    Store.open(args.state_dir, retention=retention).close()
+    engine = Engine(args.directory, state_dir=args.state_dir, retention=retention)
     observing = observe(args, engine)
     # The app subscribes its bridge here, before the engine starts.
     app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)

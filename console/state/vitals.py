@@ -2,7 +2,9 @@
 
 Workflows loaded and runs active come from `WorkflowsState`; this reducer
 counts what only the event stream tells: events per second (per second of
-the injected clock), dead letters waiting, and breakers open.
+the injected clock), dead letters waiting, and breakers open; and whether
+the durable store can write (``store_failure``: its error from
+``store.failed``, None again after ``store.recovered``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class VitalsState:
         self.total = 0
         self.letters: dict[str, str] = {}  # waiting letters only: id -> status
         self.breaker_states: dict[str, str] = {}
+        self.store_failure: str | None = None
         self._second = int(clock.time())
         self._current = 0
         self._last_rate = 0
@@ -50,6 +53,10 @@ class VitalsState:
                 changed |= self._on_breaker(event)
             elif kind.startswith("dlq."):
                 changed |= self._on_dead_letter(event)
+            elif kind == "store.failed":
+                self.store_failure = str(event.data.get("error") or "unknown error")
+            elif kind == "store.recovered":
+                self.store_failure = None
         return True
 
     def tick(self) -> bool:

@@ -2,7 +2,8 @@
 
 Line one: for an attached console, the engine it follows (or that it is
 gone); workflows loaded, runs active, events per second, dead letters
-waiting, breakers open, events dropped by the bridge (and READ-ONLY when so).
+waiting, breakers open, events dropped by the bridge, the database's size
+when the engine has a store (and READ-ONLY when so).
 Line two: every view's number key and alias, the shown one highlighted.
 """
 
@@ -14,6 +15,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from ..byte_sizes import human_size
 from ..state.vitals import VitalsState
 from ..state.workflows import WorkflowsState
 
@@ -32,11 +34,16 @@ class HeaderVitals(Widget):
         self.vitals = vitals
         self.dropped = 0
         self.readonly = False
+        self.db_size: int | None = None
         self.views: Sequence[tuple[str, str]] = ()
         self.current_view = ""
         self.attachment: tuple[str, bool] | None = None
 
-    def show(self, *, dropped: int, readonly: bool, views: Sequence[tuple[str, str]], current_view: str) -> None:
+    def show(
+        self, *, dropped: int, readonly: bool, views: Sequence[tuple[str, str]], current_view: str,
+        db_size: int | None = None,
+    ) -> None:
+        self.db_size = db_size
         self.dropped = dropped
         self.readonly = readonly
         self.views = views
@@ -69,6 +76,9 @@ class HeaderVitals(Widget):
         vital("dead letters", vitals.dead_letters, bad=True)
         vital("breakers open", vitals.breakers_open, bad=True)
         vital("dropped", self.dropped, bad=True)
+        if self.db_size is not None:
+            text.append("  db ", style=label)
+            text.append(human_size(self.db_size), style="bold")
         if self.readonly:
             text.append("  READ-ONLY", style=alert)
         text.append("\n")

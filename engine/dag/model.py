@@ -187,12 +187,17 @@ class TaskTimeoutError(FlowError, TimeoutError):
 
 
 class AttemptsExhaustedError(FlowError):
-    """A task had used up its attempts in earlier (crashed) runs, so it was not run again."""
+    """A task had used up its attempts before its run was interrupted (a crash, a stop), so it was not run again."""
 
-    def __init__(self, task_id: str, attempts: int) -> None:
-        super().__init__(f"task {task_id!r} already used {attempts} attempt(s) in earlier runs")
+    def __init__(self, task_id: str, attempts: int, run_id: str | None = None) -> None:
+        run = f"run {run_id!r}" if run_id is not None else "its run"
+        super().__init__(
+            f"task {task_id!r} already used {attempts} attempt(s) in {run} before it was "
+            "interrupted (an attempt cut short by a crash counts)"
+        )
         self.task_id = task_id
         self.attempts = attempts
+        self.run_id = run_id
 
 
 class WorkflowError(FlowError):

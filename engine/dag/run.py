@@ -258,8 +258,8 @@ class DAGRun(Settling, FailureHandling, LocalAttempts, RemoteAttempts):
             task = tasks[tid]
             attempt = attempts.get(tid, prior.get(tid, 0)) + 1
             if attempt > 1 and attempt > task.max_attempts:
-                # Earlier runs that crashed used the attempts up: a poison task.
-                self._fail(tid, AttemptsExhaustedError(tid, attempt - 1), attempt - 1, None)
+                # This run, before it was interrupted, used the attempts up: a poison task.
+                self._fail(tid, AttemptsExhaustedError(tid, attempt - 1, self.run_id), attempt - 1, None)
                 continue
             attempts[tid] = attempt
             live[tid] = attempt

@@ -67,7 +67,8 @@ class Engine(WorkflowLoading):
     threads); the caller shuts it down. ``metrics_addr`` (``"HOST:PORT"``, off
     by default): serve ``runtime.metrics`` at ``/metrics`` there from `start`
     to `stop` (see `engine.observe.metrics_http`; ``metrics_server.address`` is the
-    address bound).
+    address bound). ``retention``: the store's `engine.store.Retention`
+    (default: `engine.store.DEFAULT_RETENTION`).
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class Engine(WorkflowLoading):
         max_concurrent_runs: int = 32,
         executor: Executor | None = None,
         metrics_addr: str | tuple[str, int] | None = None,
+        retention: Any = None,
     ) -> None:
         self.workflow_dir = Path(workflow_dir).resolve() if workflow_dir is not None else None
         self.state_dir = Path(state_dir) if state_dir is not None else None
@@ -98,6 +100,7 @@ class Engine(WorkflowLoading):
         self.store: Any = None
         self._owner: OwnerLock | None = None
         self._commands: CommandServer | None = None
+        self._retention = retention
         self._schedules_on = schedules
         self._lock = threading.Lock()
         self._reload_lock = threading.RLock()
@@ -155,7 +158,7 @@ class Engine(WorkflowLoading):
 
         self._owner = OwnerLock.acquire(state_dir, workflow_dir=self.workflow_dir, version=flowconsole_version())
         try:
-            self.store = Store.open(state_dir).attach(self.runtime)
+            self.store = Store.open(state_dir, retention=self._retention).attach(self.runtime)
         except BaseException:
             self._owner.release()
             raise

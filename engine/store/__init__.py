@@ -21,12 +21,13 @@ from .errors import (
     StoreError,
     StoreForeignError,
     StoreReadOnlyError,
+    StoreUnavailableError,
     StoreWriteError,
 )
 from .journal import FsmRecord, RunRecord, SagaRecord, TaskRecord
 from .owner import OwnerInfo, OwnerLock, StateDirBusyError, read_owner
 from .recovery import RecoveryReport
-from .retention import Retention, RetentionError
+from .retention import DEFAULT_RETENTION, Retention, RetentionError
 from .schema import SCHEMA_VERSION
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "CommandBook",
     "CommandError",
     "CommandStatus",
+    "DEFAULT_RETENTION",
     "DEFAULT_STATE_DIR",
     "FsmRecord",
     "OwnerInfo",
@@ -52,6 +54,7 @@ __all__ = [
     "StoreError",
     "StoreForeignError",
     "StoreReadOnlyError",
+    "StoreUnavailableError",
     "StoreWriteError",
     "TaskRecord",
     "read_owner",

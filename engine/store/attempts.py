@@ -1,7 +1,10 @@
 """The attempt log: a task's attempt is on record before the task runs, cheaply.
 
 The poison-task rule needs every attempt's start to survive a crash that the
-attempt itself may cause. Waiting for a database commit before every task
+attempt itself may cause. A task's completion (with its result) goes on
+record the same way, before the tasks that depend on it start: otherwise a
+crash could keep their starts and lose the completion, and the task would
+run again and spend another attempt. Waiting for a database commit before every task
 would put a commit round trip on every task's path, so with durability
 ``normal`` the thread about to run the task copies one line into this
 process's attempt file instead, through a shared memory map: no system call,
@@ -34,12 +37,14 @@ import threading
 import uuid
 from pathlib import Path
 
+from .errors import StoreUnavailableError
 from .json_codec import compact_encoder
 
 log = logging.getLogger("engine.store")
 
 _PATTERN = "attempts-*.log"
 _encode = compact_encoder(str)
+_strict = compact_encoder(allow_nan=False)
 _CAPACITY = 1 << 20
 
 
@@ -50,7 +55,14 @@ class AttemptLog:
         self.path = state_dir / f"attempts-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.ftruncate(self._fd, capacity)
+        try:
+            _reserve(self._fd, capacity)
+        except OSError as exc:
+            os.close(self._fd)
+            self.path.unlink(missing_ok=True)
+            raise StoreUnavailableError(
+                f"{state_dir}: no room for the attempt file ({exc.strerror})", state_dir, exc
+            ) from exc
         self._map = mmap.mmap(self._fd, capacity)
         self._capacity = capacity
         self._lock = threading.Lock()
@@ -59,7 +71,30 @@ class AttemptLog:
 
     def record(self, workflow: str | None, run_id: str, task: str, attempt: int, ticket: int) -> None:
         """Put attempt ``attempt`` of ``task`` on record; ``ticket`` is its journal record's."""
-        line = (_encode([workflow, run_id, task, attempt]) + "\n").encode()
+        self._append((_encode([workflow, run_id, task, attempt]) + "\n").encode(), ticket)
+
+    def _grow(self, needed: int) -> None:
+        size = self._capacity
+        while size < needed:
+            size *= 2
+        self._map.close()
+        _reserve(self._fd, size)
+        self._map = mmap.mmap(self._fd, size)
+        self._capacity = size
+
+    def record_completion(
+        self, workflow: str | None, run_id: str, task: str, attempt: int, result: str, ticket: int
+    ) -> None:
+        """Put ``task``'s completion on record with its ``result`` (JSON text).
+
+        Called on the thread that completes the task, before the run starts
+        the tasks that depend on it: once their starts are on record, so is
+        the completion they depend on, and a crash before the commit neither
+        runs the task again nor counts its attempt twice.
+        """
+        self._append((_encode([workflow, run_id, task, attempt])[:-1] + "," + result + "]\n").encode(), ticket)
+
+    def _append(self, line: bytes, ticket: int) -> None:
         size = len(line)
         # No call inside the lock but the copy: a thread made to give up the
         # GIL while holding it would stall every worker starting a task.
@@ -72,15 +107,6 @@ class AttemptLog:
             self._offset = end
             if ticket > self._last_ticket:
                 self._last_ticket = ticket
-
-    def _grow(self, needed: int) -> None:
-        size = self._capacity
-        while size < needed:
-            size *= 2
-        self._map.close()
-        os.ftruncate(self._fd, size)
-        self._map = mmap.mmap(self._fd, size)
-        self._capacity = size
 
     @property
     def recorded(self) -> bytes:
@@ -106,6 +132,16 @@ class AttemptLog:
             os.close(self._fd)
 
 
+def _reserve(fd: int, size: int) -> None:
+    """Make the file ``size`` bytes, with its blocks allocated now.
+
+    A page of a sparse file is allocated when it is first written through the
+    map; on a full disk that write is a SIGBUS that kills the process.
+    """
+    os.ftruncate(fd, size)
+    os.posix_fallocate(fd, 0, size)
+
+
 def merge_orphans(state_dir: Path, conn: sqlite3.Connection) -> int:
     """Fold the attempt files of dead processes into the journal; returns attempts merged.
 
@@ -113,6 +149,7 @@ def merge_orphans(state_dir: Path, conn: sqlite3.Connection) -> int:
     """
     orphans: list[tuple[Path, int]] = []
     starts: dict[tuple[str, str], int] = {}
+    completions: dict[tuple[str, str], tuple[int, str]] = {}
     workflows: dict[str, str | None] = {}
     for path in sorted(state_dir.glob(_PATTERN)):
         try:
@@ -131,11 +168,13 @@ def merge_orphans(state_dir: Path, conn: sqlite3.Connection) -> int:
                 if not raw:
                     continue  # the unused, zeroed end of the file
                 try:
-                    workflow, run_id, task, attempt = json.loads(raw)
+                    workflow, run_id, task, attempt, *result = json.loads(raw)
                 except ValueError:
-                    continue  # a line cut short by the crash: its task had not started
+                    continue  # a line cut short by the crash: its task had not started (or ended)
                 workflows[run_id] = workflow
                 key = (run_id, task)
+                if result:
+                    completions[key] = (attempt, _strict(result[0]))
                 if attempt > starts.get(key, 0):
                     starts[key] = attempt
     if starts:
@@ -154,6 +193,11 @@ def merge_orphans(state_dir: Path, conn: sqlite3.Connection) -> int:
                 "attempts = max(attempts, excluded.attempts)",
                 [(run_id, task, attempt) for (run_id, task), attempt in starts.items()],
             )
+            conn.executemany(
+                "UPDATE tasks SET status = 'completed', result = ?, has_result = 1 "
+                "WHERE run_id = ? AND task = ? AND attempts = ? AND NOT (status = 'completed' AND has_result)",
+                [(result, run_id, task, attempt) for (run_id, task), (attempt, result) in completions.items()],
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -164,5 +208,8 @@ def merge_orphans(state_dir: Path, conn: sqlite3.Connection) -> int:
         path.unlink(missing_ok=True)
         os.close(fd)
     if starts:
-        log.info("merged %d attempt start(s) from %d crashed process(es)", len(starts), len(orphans))
+        log.info(
+            "merged %d attempt start(s) and %d completion(s) from %d crashed process(es)",
+            len(starts), len(completions), len(orphans),
+        )
     return len(starts)

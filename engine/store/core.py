@@ -15,7 +15,8 @@ before the task runs, so that attempts survive a crash and a task that kills
 its process on every attempt still reaches its maximum attempts. For
 ``task.started`` the handler therefore appends the attempt to the process's
 attempt log (`AttemptLog`, a copy into a memory map; durability ``normal``) or waits
-for the commit (durability ``full``). Events redelivered by a replay are not
+for the commit (durability ``full``); a ``task.completed`` with a stored result
+goes to the attempt log too, before the tasks that depend on it start. Events redelivered by a replay are not
 stored again.
 
 State-machine instances journalled before this session are read at
@@ -25,6 +26,11 @@ loads, and that announcement must neither overwrite the journalled row of an
 instance about to be restored nor make an instance created in this session
 look restored. Until `recover` runs, ``fsm.instance_created`` of such an
 instance is logged but leaves the journal alone.
+
+When the storage refuses writes (a full disk, say) the writer keeps what is
+queued and retries (see `engine.store.writer`); the store publishes
+``store.failed`` once, with the cause, and ``store.recovered`` once the
+writes go through again. `failure` is the cause meanwhile.
 
 ``_lock`` guards ``_runtime``, ``_subscription``, ``_closed`` and
 ``_compaction_waiters``. ``_earlier_machines`` is set by `attach` and
@@ -46,8 +52,8 @@ from .attempts import AttemptLog, merge_orphans
 from .dlq_store import SQLiteDeadLetterStore
 from .errors import StoreClosedError, StoreError
 from .recovery import RecoveryReport, recover
-from .retention import Compactor, Retention
-from .schema import Durability, check_state_dir, connect, open_database
+from .retention import DEFAULT_RETENTION, Compactor, Retention
+from .schema import Durability, check_state_dir, connect, database_size, open_database
 from .writer import Writer
 
 DEFAULT_STATE_DIR = Path(".flowconsole")
@@ -66,6 +72,7 @@ class Store:
         queue_size: int,
         retention: Retention,
         clock: Clock,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.path = db_path
@@ -85,6 +92,10 @@ class Store:
             self._write_events,
             queue_size=queue_size,
             after_commit=self._after_commit,
+            sleep=sleep,
+            clock=clock,
+            on_fault=self._on_fault,
+            on_recovered=self._on_recovered,
         )
         self.dead_letters = SQLiteDeadLetterStore(self)
 
@@ -97,13 +108,18 @@ class Store:
         queue_size: int = 10_000,
         retention: Retention | None = None,
         clock: Clock | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> Store:
         """Open the store in state directory ``path``, creating it on first use.
 
         ``durability``: ``"normal"`` (WAL, synchronous=NORMAL: survives a process
         crash) or ``"full"`` (synchronous=FULL: survives power loss). Raises
         `StoreReadOnlyError`, `StoreCorruptError` or `StoreForeignError`,
-        each naming the directory or file; an unusable file is never modified.
+        each naming the directory or file; an unusable file is never modified;
+        ``retention`` defaults to `DEFAULT_RETENTION` (1,000,000 events or 7 days);
+        `StoreUnavailableError` when the disk has no room left. ``sleep``
+        waits between retries of a commit the storage refused (default: a
+        wait that `close` ends early).
         """
         if durability not in ("normal", "full"):
             raise StoreError(f"durability must be 'normal' or 'full', got {durability!r}")
@@ -117,15 +133,20 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        return cls(
-            state_dir,
-            db_path,
-            conn,
-            durability=durability,
-            queue_size=queue_size,
-            retention=retention or Retention(),
-            clock=clock or SYSTEM_CLOCK,
-        )
+        try:
+            return cls(
+                state_dir,
+                db_path,
+                conn,
+                durability=durability,
+                queue_size=queue_size,
+                retention=retention or DEFAULT_RETENTION,
+                clock=clock or SYSTEM_CLOCK,
+                sleep=sleep,
+            )
+        except BaseException:
+            conn.close()
+            raise
 
     # -- writing ---------------------------------------------------------
 
@@ -185,6 +206,29 @@ class Store:
         self._compactor.after_commit(conn, written, lambda: self._writer.pending > 0)
 
     @property
+    def failure(self) -> BaseException | None:
+        """Why the store cannot write now (None while it can)."""
+        writer = self._writer
+        return writer.fault or writer.failure
+
+    def _on_fault(self, exc: BaseException) -> None:
+        self._announce("store.failed", {
+            "path": str(self.path), "error_type": type(exc).__name__, "error": str(exc),
+            "pending": self._writer.pending,
+        })
+
+    def _on_recovered(self, exc: BaseException, retries: int, seconds: float) -> None:
+        self._announce("store.recovered", {
+            "path": str(self.path), "error": str(exc), "retries": retries, "down_for": seconds,
+        })
+
+    def _announce(self, event_type: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            runtime = self._runtime
+        if runtime is not None:
+            runtime.bus.publish(Event(event_type, data))
+
+    @property
     def stats(self) -> dict[str, int]:
         """Writer counters: queued, issued and committed tickets, batches, backpressure waits."""
         writer = self._writer
@@ -233,6 +277,10 @@ class Store:
                     limit=limit,
                 )
             )
+
+    def size_bytes(self) -> int:
+        """The database's size on disk: the file and its write-ahead log."""
+        return database_size(self.path)
 
     def last_seq(self) -> int:
         """The newest committed event's sequence number (0: empty log)."""
@@ -316,12 +364,18 @@ class Store:
             entry = (entry[0], None)
         ticket = self._writer.submit(entry)
         row, item = entry
-        if type(item) is tuple and item[2] == "running":  # a task attempt's start
-            attempts = self._attempts
-            if attempts is None:
-                self._writer.wait(ticket)
-            else:
-                attempts.record(row[3], item[0], item[1], item[3], ticket)
+        if type(item) is tuple:
+            status = item[2]
+            if status == "running":  # a task attempt's start
+                attempts = self._attempts
+                if attempts is None:
+                    self._writer.wait(ticket)
+                else:
+                    attempts.record(row[3], item[0], item[1], item[3], ticket)
+            elif status == "completed" and item[7] and self._attempts is not None:
+                # Before the tasks that depend on it start (durability full:
+                # their starts wait for a commit that includes this one).
+                self._attempts.record_completion(row[3], item[0], item[1], item[3], item[6], ticket)
 
     def recover(
         self, runtime: Any, definitions: Any = None, *, saga_direction: str | None = None

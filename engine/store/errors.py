@@ -38,3 +38,11 @@ class StoreWriteError(StoreError):
         super().__init__(message)
         self.record = record
         self.cause = cause
+
+
+class StoreUnavailableError(StoreWriteError):
+    """The storage refuses writes for now (disk full, I/O error); queued records are kept and retried."""
+
+    def __init__(self, message: str, path: Path | str | None = None, cause: BaseException | None = None) -> None:
+        super().__init__(message, cause=cause)
+        self.path = Path(path) if path is not None else None

@@ -20,6 +20,7 @@ The lock's descriptor is close-on-exec, so a child process started with
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import importlib.metadata
 import json
@@ -30,7 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import StoreError
+from .errors import StoreError, StoreReadOnlyError, StoreUnavailableError
 
 LOCK_NAME = "owner.lock"
 INFO_NAME = "owner.json"
@@ -111,6 +112,10 @@ class OwnerLock:
             _write_info(state_dir, info)
         except OSError as exc:
             os.close(fd)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreUnavailableError(
+                    f"{state_dir}: no space left for the store: cannot record its owner ({exc.strerror})", state_dir, exc
+                ) from exc
             raise StoreError(f"{state_dir / INFO_NAME}: cannot record the owner ({exc.strerror})", state_dir) from exc
         return cls(state_dir, fd, info)
 
@@ -173,13 +178,21 @@ def _open_lock(state_dir: Path) -> int:
     try:
         return os.open(state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise StoreReadOnlyError(
+                f"{state_dir}: the state directory is read-only: cannot take its owner lock ({exc.strerror})", state_dir
+            ) from exc
         raise StoreError(f"{state_dir / LOCK_NAME}: cannot open the owner lock ({exc.strerror})", state_dir) from exc
 
 
 def _write_info(state_dir: Path, info: OwnerInfo) -> None:
     tmp = state_dir / f".{INFO_NAME}.{info.pid}"
-    tmp.write_text(json.dumps(info.to_dict()), encoding="utf-8")
-    os.replace(tmp, state_dir / INFO_NAME)
+    try:
+        tmp.write_text(json.dumps(info.to_dict()), encoding="utf-8")
+        os.replace(tmp, state_dir / INFO_NAME)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _read_info(state_dir: Path) -> OwnerInfo | None:

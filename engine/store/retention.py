@@ -4,7 +4,13 @@ Compaction runs on the writer thread between batches, deleting at most
 ``chunk`` events per transaction, and stops as soon as new records are queued
 (it resumes after the next commit). Publishers therefore never wait for a
 compaction longer than one small delete. The newest event is always kept, so
-sequence numbers are never reused.
+sequence numbers are never reused, and so are the events of runs still
+running (their journal says ``running``): what an unfinished run did stays
+readable whatever its age. Dead letters live in a table of their own that
+retention never touches.
+
+`DEFAULT_RETENTION`, what a store keeps unless told otherwise: the newest
+1,000,000 events, none older than 7 days, whichever limit comes first.
 """
 
 from __future__ import annotations
@@ -50,6 +56,14 @@ class Retention:
             )
 
 
+DEFAULT_MAX_EVENTS = 1_000_000
+DEFAULT_MAX_AGE = 7 * 86_400.0
+DEFAULT_RETENTION = Retention(max_events=DEFAULT_MAX_EVENTS, max_age=DEFAULT_MAX_AGE)
+
+# Events a compaction may delete: not those of a run still running.
+_DELETABLE = "(run_id IS NULL OR run_id NOT IN (SELECT run_id FROM runs WHERE status = 'running'))"
+
+
 class Compactor:
     """Applies a `Retention` on the writer thread; see the module docstring.
 
@@ -82,8 +96,11 @@ class Compactor:
                 return False
 
     def _delete_chunk(self, conn: sqlite3.Connection) -> int:
-        first, last = conn.execute("SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM events").fetchone()
+        last = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
         if last == 0:
+            return 0
+        first = conn.execute(f"SELECT coalesce(min(seq), 0) FROM events WHERE {_DELETABLE}").fetchone()[0]
+        if first == 0:
             return 0
         cutoff = last  # exclusive: the newest event always stays
         if self.retention.max_events is not None:
@@ -101,7 +118,7 @@ class Compactor:
             return 0
         conn.execute("BEGIN IMMEDIATE")
         try:
-            count = conn.execute("DELETE FROM events WHERE seq < ?", (stop,)).rowcount
+            count = conn.execute(f"DELETE FROM events WHERE seq < ? AND {_DELETABLE}", (stop,)).rowcount
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -9,18 +9,22 @@ schema version, and each migration moves it forward by one inside a transaction.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sqlite3
 from pathlib import Path
 from typing import Literal
 
-from .errors import StoreCorruptError, StoreForeignError, StoreReadOnlyError
+from .errors import StoreCorruptError, StoreError, StoreForeignError, StoreReadOnlyError, StoreUnavailableError
 
 Durability = Literal["normal", "full"]
 
 DB_NAME = "flowconsole.db"
 APPLICATION_ID = 0x466C6F43  # "FloC"
 _SQLITE_HEADER = b"SQLite format 3\x00"
+_PROBE_SIZE = 4096
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL = 8, 10, 13
 
 # Migration N (1-based) brings user_version from N-1 to N. Never edit a
 # released migration: append a new one.
@@ -123,16 +127,35 @@ def check_state_dir(state_dir: Path) -> Path:
         raise StoreReadOnlyError(f"{state_dir}: exists and is not a directory", state_dir) from exc
     if not state_dir.is_dir():
         raise StoreReadOnlyError(f"{state_dir}: exists and is not a directory", state_dir)
-    # os.access() says yes to root even on a read-only directory, so try it.
+    # os.access() says yes to root even on a read-only directory, so try it;
+    # a page of data, not an empty file, so that a full disk shows too.
     probe = state_dir / f".write-probe-{os.getpid()}"
     try:
-        probe.touch()
-        probe.unlink()
+        with probe.open("wb", buffering=0) as handle:
+            handle.write(bytes(_PROBE_SIZE))
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            probe.unlink()  # a half-written probe on a full disk
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StoreUnavailableError(
+                f"{state_dir}: no space left for the store ({exc.strerror})", state_dir, exc
+            ) from exc
         raise StoreReadOnlyError(
             f"{state_dir}: the state directory is read-only ({exc.strerror})", state_dir
         ) from exc
+    probe.unlink()
     return state_dir / DB_NAME
+
+
+def database_size(path: Path) -> int:
+    """Bytes ``path`` and its write-ahead log take (0 for what does not exist)."""
+    total = 0
+    for file in (path, path.with_name(path.name + "-wal")):
+        try:
+            total += file.stat().st_size
+        except OSError:
+            continue
+    return total
 
 
 def _check_header(path: Path) -> bool:
@@ -180,10 +203,13 @@ def open_database(path: Path, durability: Durability) -> sqlite3.Connection:
         if str(mode).lower() != "wal":
             raise StoreReadOnlyError(f"{path}: cannot switch the database to WAL mode", path)
         migrate(conn, path)
+        _probe_write(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
         if "readonly" in str(exc) or "read-only" in str(exc):
             raise StoreReadOnlyError(f"{path}: the database is read-only: {exc}", path) from exc
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in (_SQLITE_FULL, _SQLITE_IOERR):
+            raise StoreUnavailableError(f"{path}: the database cannot be written: {exc}", path, exc) from exc
         raise StoreCorruptError(f"{path}: the database is damaged: {exc}", path) from exc
     except BaseException:
         conn.close()
@@ -202,9 +228,50 @@ def check_database(path: Path) -> None:
     try:
         _check_identity(conn, path)
     except sqlite3.DatabaseError as exc:
-        raise StoreCorruptError(f"{path}: the database is damaged: {exc}", path) from exc
+        raise unreadable(path, exc) from exc
     finally:
         conn.close()
+
+
+def unreadable(path: Path, exc: sqlite3.Error) -> StoreError:
+    """Why a database that is ours could not be read, told apart by its directory.
+
+    Reading a WAL database writes its shared-memory index beside it, so a
+    read-only or full filesystem stops a reader too; say so, rather than
+    calling the file damaged.
+    """
+    folder = path.parent
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        stats = None
+    if stats is not None and stats.f_flag & os.ST_RDONLY or not os.access(folder, os.W_OK):
+        return StoreReadOnlyError(
+            f"{folder}: the state directory is read-only, and reading a WAL database needs to "
+            f"write its index beside it ({exc})", folder,
+        )
+    if stats is not None and stats.f_bavail == 0:
+        return StoreUnavailableError(f"{folder}: no space left for the store ({exc})", folder, exc)
+    return StoreCorruptError(f"{path}: the database is damaged: {exc}", path)
+
+
+def _probe_write(conn: sqlite3.Connection, path: Path) -> None:
+    """Prove the file writable: SQLite opens a file it may not write read-only, silently.
+
+    Rewriting ``user_version`` with its own value, rolled back, makes SQLite
+    try a write without changing the file.
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF == _SQLITE_READONLY:
+            raise StoreReadOnlyError(f"{path}: the database file is read-only ({exc})", path) from exc
+        raise
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
 
 def _check_identity(conn: sqlite3.Connection, path: Path) -> None:

@@ -20,6 +20,19 @@ is rolled back and written again one record at a time, each under a
 savepoint, so one bad record is rejected (logged, and reported to whoever
 waits for its ticket) without losing its neighbours.
 
+A batch that fails because of the storage (a full disk, an I/O error, a file
+made read-only: `is_storage_fault`) is no record's fault: the writer keeps
+it and commits it again after a backoff (``retry_delay(n)`` seconds before
+the n-th retry, waited with ``sleep`` when one is given), for as long as it
+takes. Meanwhile records keep being queued up to ``queue_size`` (then
+backpressure, as always), and `wait` and `flush` raise
+`StoreUnavailableError` at once instead of waiting for space that may never
+come; what they waited for stays queued and is committed once the storage
+works again. ``on_fault(error)`` is called once when the storage fails,
+``on_recovered(error, retries, seconds)`` once when a commit works again,
+both on the writer thread. A store closed during a fault tries once more,
+then gives up on what is queued (logged with the count).
+
 Submitting takes no lock (a lock that every publisher and the writer take
 turns on makes threads queue behind whichever of them lost the GIL while
 holding it; that cost a context switch per record). A ticket comes from an
@@ -28,8 +41,8 @@ atomic; two threads may append their pairs out of ticket order, so the
 writer acknowledges the highest ticket below which every ticket is
 committed (``_committed``, the frontier), keeping the few committed above a
 gap in ``_ahead``. ``_cond`` guards ``_committed``, ``_ahead``,
-``_rejected``, ``_closed``, ``_stopped``, ``_failure``, ``_urgent`` and the
-writer's waiting/lingering flags; publishers take it only to wake the
+``_rejected``, ``_closed``, ``_stopped``, ``_failure``, ``_fault``,
+``_urgent`` and the writer's waiting/lingering flags; publishers take it only to wake the
 writer, to wait for room or for a ticket. Only the writer thread touches its
 connection.
 """
@@ -43,13 +56,38 @@ import threading
 from collections import OrderedDict, deque
 from typing import Any, Callable
 
-from .errors import StoreClosedError, StoreWriteError
+from ..clock import SYSTEM_CLOCK, Clock
+from .errors import StoreClosedError, StoreUnavailableError, StoreWriteError
 
 log = logging.getLogger("engine.store")
 
 Record = Any  # a callable taking the connection, or an entry for the sink
 EntrySink = Callable[[sqlite3.Connection, list[Any]], None]
 _REJECTED_KEPT = 1_000
+
+# SQLite's primary result codes that say the storage failed, not the record.
+_STORAGE_CODES = frozenset({
+    5,   # SQLITE_BUSY: another connection held the write lock past busy_timeout
+    7,   # SQLITE_NOMEM
+    8,   # SQLITE_READONLY
+    10,  # SQLITE_IOERR
+    11,  # SQLITE_CORRUPT
+    13,  # SQLITE_FULL
+    14,  # SQLITE_CANTOPEN
+    15,  # SQLITE_PROTOCOL
+    26,  # SQLITE_NOTADB
+})
+
+
+def is_storage_fault(exc: BaseException) -> bool:
+    """True if ``exc`` is SQLite saying the storage failed (full, I/O, read-only...)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _STORAGE_CODES
+
+
+def default_retry_delay(retry: int) -> float:
+    """Seconds before the ``retry``-th commit of a batch the storage refused: 0.05 doubling to 5."""
+    return min(5.0, 0.05 * 2 ** min(retry - 1, 10))
 
 
 class Writer:
@@ -65,6 +103,11 @@ class Writer:
         name: str = "flowconsole-store-writer",
         linger: float = 0.02,
         linger_batch: int = 4096,
+        retry_delay: Callable[[int], float] = default_retry_delay,
+        sleep: Callable[[float], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        on_fault: Callable[[BaseException], None] | None = None,
+        on_recovered: Callable[[BaseException, int, float], None] | None = None,
     ) -> None:
         if queue_size < 1:
             raise ValueError(f"queue_size must be at least 1, got {queue_size}")
@@ -84,6 +127,12 @@ class Writer:
         self._rejected: OrderedDict[int, StoreWriteError] = OrderedDict()
         self._closed = False
         self._failure: BaseException | None = None
+        self._fault: BaseException | None = None
+        self._retry_delay = retry_delay
+        self._sleep = sleep
+        self._clock = clock
+        self._on_fault = on_fault
+        self._on_recovered = on_recovered
         self._writer_waiting = False
         self._lingering = False
         self._urgent = 0
@@ -165,6 +214,16 @@ class Writer:
         """The highest ticket handed out."""
         return self._issued
 
+    @property
+    def fault(self) -> BaseException | None:
+        """The storage error that keeps the writer from committing now (None when it commits)."""
+        return self._fault
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The error that stopped the writer for good (None while it runs)."""
+        return self._failure
+
     def wait(self, ticket: int, timeout: float | None = None) -> bool:
         """Wait until ``ticket`` is committed; False on timeout.
 
@@ -202,7 +261,8 @@ class Writer:
         self._cond.notify_all()
         try:
             done = self._cond.wait_for(
-                lambda: self._committed >= ticket or self._failure is not None, timeout
+                lambda: self._committed >= ticket or self._failure is not None or self._fault is not None,
+                timeout,
             )
         finally:
             self._urgent -= 1
@@ -210,6 +270,12 @@ class Writer:
             raise StoreWriteError(
                 f"the store's writer stopped before committing: {self._failure}",
                 cause=self._failure,
+            )
+        if self._committed < ticket and self._fault is not None:
+            raise StoreUnavailableError(
+                f"not committed yet: the store cannot write ({self._fault}); the record stays "
+                "queued and is committed when the store recovers",
+                cause=self._fault,
             )
         return done
 
@@ -248,9 +314,15 @@ class Writer:
                 batch = [queue.popleft() for _ in range(len(queue))]
                 cond.notify_all()
             try:
-                rejected = self._commit(batch)
+                rejected = self._commit_until_stored(batch)
             except BaseException as exc:  # noqa: BLE001 - reported to every waiter
-                log.exception("store writer stopped: commit failed")
+                if is_storage_fault(exc):
+                    log.error(
+                        "store closed while it could not write (%s): %d record(s) not committed",
+                        exc, len(batch) + len(queue),
+                    )
+                else:
+                    log.exception("store writer stopped: commit failed")
                 with cond:
                     self._failure = exc
                     self._stopped = True
@@ -286,33 +358,103 @@ class Writer:
             ahead.discard(frontier)
         self._committed = frontier
 
-    def _commit(self, batch: list[tuple[int, Record]]) -> list[tuple[int, StoreWriteError]]:
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+    def _commit_until_stored(self, batch: list[tuple[int, Record]]) -> list[tuple[int, StoreWriteError]]:
+        """Commit ``batch``, retrying with backoff while the storage refuses it."""
+        retries = 0
+        started = 0.0
+        while True:
+            try:
+                rejected = self._commit(batch)
+            except Exception as exc:
+                if not is_storage_fault(exc) or self._closed:
+                    raise
+                retries += 1
+                if retries == 1:
+                    started = self._clock.monotonic()
+                    self._fault_begins(exc, len(batch))
+                self._pause(self._retry_delay(retries))
+                continue
+            if retries:
+                self._fault_ends(retries, self._clock.monotonic() - started)
+            return rejected
+
+    def _fault_begins(self, exc: BaseException, held: int) -> None:
+        log.error(
+            "store cannot write (%s): %d record(s) kept queued, retrying until it can", exc, held + len(self._queue)
+        )
+        with self._cond:
+            self._fault = exc
+            self._cond.notify_all()
+        self._tell(self._on_fault, exc)
+
+    def _fault_ends(self, retries: int, seconds: float) -> None:
+        with self._cond:
+            exc, self._fault = self._fault, None
+        log.warning("store writes again after %d retries (%.1f s): %s", retries, seconds, exc)
+        if exc is not None:
+            self._tell(self._on_recovered, exc, retries, seconds)
+
+    @staticmethod
+    def _tell(callback: Callable[..., None] | None, *args: Any) -> None:
+        # A listener that fails must not stop the writer that keeps the records.
+        if callback is None:
+            return
         try:
-            self._write([record for _, record in batch])
-            conn.execute("COMMIT")
+            callback(*args)
+        except Exception:  # noqa: BLE001 - logged; the writer goes on retrying
+            log.exception("store fault listener failed")
+
+    def _pause(self, delay: float) -> None:
+        """Wait before the next retry; a `close` ends the wait at once."""
+        if self._sleep is not None:
+            self._sleep(delay)
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: self._closed, delay)
+
+    def _commit(self, batch: list[tuple[int, Record]]) -> list[tuple[int, StoreWriteError]]:
+        try:
+            self._transaction(lambda: self._write([record for _, record in batch]))
             return []
         except Exception as exc:  # noqa: BLE001 - any bad record: find it, keep the rest
-            conn.execute("ROLLBACK")
+            if is_storage_fault(exc):
+                raise
             log.warning("store batch of %d failed (%s); writing one by one", len(batch), exc)
         rejected: list[tuple[int, StoreWriteError]] = []
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        conn = self._conn
+
+        def one_by_one() -> None:
             for ticket, record in batch:
                 conn.execute("SAVEPOINT one")
                 try:
                     self._write([record])
                 except Exception as exc:  # noqa: BLE001 - rejected and reported, never fatal
+                    if is_storage_fault(exc):
+                        raise
                     conn.execute("ROLLBACK TO one")
                     log.error("store rejected %r: %s", record, exc)
                     rejected.append((ticket, StoreWriteError(f"record rejected: {exc}", record, exc)))
                 conn.execute("RELEASE one")
+
+        self._transaction(one_by_one)
+        return rejected
+
+    def _transaction(self, body: Callable[[], None]) -> None:
+        """``body`` inside one transaction; rolled back on any error if SQLite has not done so."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            body()
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # After SQLITE_FULL (and some I/O errors) SQLite has already
+            # rolled back: a ROLLBACK then raises and hides the cause.
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error as rollback_error:
+                    log.warning("store rollback failed: %s", rollback_error)
             raise
-        return rejected
 
     def _write(self, batch: list[Record]) -> None:
         conn = self._conn
