@@ -69,7 +69,8 @@ class _Output:
             self.load_failures += 1
             if not self.as_json:
                 message = " ".join(str(event.data["message"]).split())
-                self.write(f"{display_path(event.data['file'])}:{event.data['line']}: {message}", sys.stderr)
+                where = display_path(event.data["file"]) + (f":{event.data['line']}" if event.data["line"] else "")
+                self.write(f"{where}: {message}", sys.stderr)
         if self.as_json:
             self.write(json.dumps(event.to_dict(), default=repr))
 

@@ -19,16 +19,18 @@ publishing run outside ``_lock``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from .events import Event
-from .loader import LoadProblem, WorkflowLoadError, check_files_in_child, digest_of, discover, load_source
+from .loader import LoadProblem, WorkflowLoadError, check_files_in_child, digest_of, discover, load_source, read_source
 from .registry import Definition, FileChange, Registry, WorkflowNameConflict, spec_changes
 from .runtime import Runtime
 from .triggers import Triggers
 from .watcher import Watcher
+from .workflow_entries import entry_path
 from .workflow_kinds import teardown, teardown_obj
 
 log = logging.getLogger("engine.host")
@@ -60,7 +62,12 @@ class WorkflowLoading:
         if self.workflow_dir is None:
             return
         with self._reload_lock:
-            present = set(map(str, discover(self.workflow_dir))) if self.workflow_dir.exists() else set()
+            try:
+                present = set(map(str, discover(self.workflow_dir))) if self.workflow_dir.exists() else set()
+            except WorkflowLoadError as exc:
+                # An unreadable directory unloads nothing: what was good stays served.
+                self._load_failed(exc.problem.file, exc.problem.message.encode(), exc.problem)
+                return
             with self._lock:
                 known = set(self.registry.files()) | set(self._failed)
             self._load_files(sorted(present), retry_failed=True)
@@ -73,7 +80,7 @@ class WorkflowLoading:
                 return
             present, gone = [], []
             for path in sorted(paths):
-                (present if self._settled(path) else gone).append(str(path.resolve()))
+                (present if self._settled(path) else gone).append(str(entry_path(path)))
             self._load_files(present)
             for file in gone:
                 self._remove_file(file)
@@ -83,11 +90,7 @@ class WorkflowLoading:
         stopping = self._watcher.stopping if self._watcher is not None else self._stopped
         previous = None
         while True:
-            try:
-                stat = path.stat()
-                current: tuple[int, int] | None = (stat.st_size, stat.st_mtime_ns)
-            except FileNotFoundError:
-                current = None
+            current = _signature(path)
             if current == previous:
                 return current is not None
             previous = current
@@ -98,9 +101,18 @@ class WorkflowLoading:
         sources: dict[str, bytes] = {}
         for file in files:
             try:
-                source = Path(file).read_bytes()
+                source = read_source(file)
             except FileNotFoundError:
                 self._remove_file(file)
+                continue
+            except WorkflowLoadError as exc:
+                # Not a readable regular file: reported once per reason, as a
+                # broken file is once per content.
+                reason = exc.problem.message.encode()
+                with self._lock:
+                    known = self._failed.get(file)
+                if retry_failed or known != digest_of(reason):
+                    self._load_failed(file, reason, exc.problem)
                 continue
             digest = digest_of(source)
             with self._lock:
@@ -177,3 +189,18 @@ class WorkflowLoading:
             {"name": old.name, "kind": old.kind, "file": old.file, "generation": old.generation},
             workflow=old.name,
         ))
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    """What `_settled` compares: the entry's type, size and mtime; None when it is gone.
+
+    A link that leads nowhere (or to itself) is still an entry: its own
+    ``lstat`` stands in, so it is loaded (and reported), not unloaded.
+    """
+    for follow in (True, False):
+        try:
+            st = os.stat(path, follow_symlinks=follow)
+        except OSError:
+            continue
+        return st.st_mode, st.st_size, st.st_mtime_ns
+    return None

@@ -38,6 +38,7 @@ from typing import Any
 
 from .errors import FlowError
 from .runtime import Runtime, use_runtime
+from .workflow_entries import UnreadableEntryError, entry_path, os_reason, read_entry
 from .workflow_file import BuildContext, Declaration, WorkflowMetadataError, collecting, stop_collecting
 from .workflow_kinds import BuiltWorkflow, WorkflowBuildError, inspect_built, teardown
 
@@ -65,8 +66,13 @@ class LoadProblem:
     field: str | None = None
 
     def format(self) -> str:
-        """``file:line: message``, as compilers print it."""
-        return f"{self.file}:{self.line}: {self.message}"
+        """``file:line: message``, as compilers print it (``file: message`` for line 0)."""
+        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+
+    @classmethod
+    def unreadable(cls, exc: UnreadableEntryError) -> LoadProblem:
+        """The problem of an entry that is not a readable regular file."""
+        return cls(exc.file, 0, exc.reason)
 
     def to_dict(self) -> dict[str, Any]:
         """The problem as plain data (for events and JSON output)."""
@@ -79,11 +85,34 @@ def is_workflow_file(path: Path) -> bool:
 
 
 def discover(path: Path) -> list[Path]:
-    """The workflow files of a directory (sorted), or ``[path]`` for a file."""
+    """The workflow files of a directory (sorted), or ``[path]`` for anything else.
+
+    Every entry named like a workflow file is listed, whatever it is: reading
+    it (`read_source`) decides whether it loads. Raises `WorkflowLoadError`
+    (line 0) when the directory cannot be listed.
+    """
     path = Path(path)
-    if path.is_file():
-        return [path.resolve()]
-    return sorted(p.resolve() for p in path.iterdir() if p.is_file() and is_workflow_file(p))
+    if not path.is_dir():
+        return [entry_path(path)]
+    try:
+        entries = list(path.iterdir())
+    except OSError as exc:
+        raise WorkflowLoadError(LoadProblem(
+            str(entry_path(path)), 0, f"cannot list the directory: {os_reason(exc)}"
+        )) from None
+    return sorted(entry_path(p) for p in entries if is_workflow_file(p))
+
+
+def read_source(file: str) -> bytes:
+    """The bytes of workflow file ``file``: only a readable regular file has any.
+
+    Raises `WorkflowLoadError` (line 0) for anything else, and
+    `FileNotFoundError` when the entry is gone.
+    """
+    try:
+        return read_entry(file)
+    except UnreadableEntryError as exc:
+        raise WorkflowLoadError(LoadProblem.unreadable(exc)) from None
 
 
 def digest_of(source: bytes) -> str:
