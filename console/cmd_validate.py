@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.loader import DEFAULT_CHECK_TIMEOUT, LoadProblem, WorkflowLoadError, check_files_in_child, discover, read_source
+from engine.load_check import check_files_in_child
+from engine.loader import DEFAULT_CHECK_TIMEOUT, LoadProblem, WorkflowLoadError, discover, read_source
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from .events import Event
-from .loader import LoadProblem, WorkflowLoadError, check_files_in_child, digest_of, discover, load_source, read_source
+from .load_check import check_files_in_child
+from .loader import LoadProblem, WorkflowLoadError, digest_of, discover, load_source, read_source
 from .registry import Definition, FileChange, Registry, WorkflowNameConflict, spec_changes
 from .runtime import Runtime
 from .triggers import Triggers

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from engine import Runtime, WorkflowLoadError, WorkflowMetadataError, workflow
-from engine.loader import MODULE_PREFIX, check_in_child, discover, import_source, load_source
+from engine.load_check import check_in_child
+from engine.loader import MODULE_PREFIX, discover, import_source, load_source
 from engine.workflow_file import parse_duration
 
 GOOD = b'''
