@@ -186,7 +186,7 @@ def _worker_main() -> None:
         problems: list[dict[str, Any]] = []
         workflows: list[dict[str, Any]] = []
         try:
-            for built in load_source(file, source, Runtime()):
+            for built in load_source(file, source, Runtime(), capture_output=False):
                 workflows.append({"name": built.name, "kind": built.kind, "line": built.line})
                 teardown(built)
         except WorkflowLoadError as exc:
@@ -384,7 +384,8 @@ def check_files_in_child(
     for thread in threads:
         thread.join()
     for file, result in results.items():
-        if result.output:
+        # A file that passes is loaded in process next, where its output is logged again.
+        if result.output and result.problems:
             log.info("workflow file %s wrote while being checked: %s", file, result.output)
     return {file: results[file] for file in sources}
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FlowError
+from .import_output import capturing
 from .runtime import Runtime, use_runtime
 from .workflow_entries import UnreadableEntryError, entry_path, os_reason, read_entry
 from .workflow_file import BuildContext, Declaration, WorkflowMetadataError, collecting, stop_collecting
@@ -208,12 +209,21 @@ def _takes_context(builder: Any) -> bool:
     return bool(params)
 
 
-def load_source(file: str, source: bytes, runtime: Runtime) -> list[BuiltWorkflow]:
+def load_source(file: str, source: bytes, runtime: Runtime, *, capture_output: bool = True) -> list[BuiltWorkflow]:
     """Import ``source`` and build every workflow it declares, all or nothing.
 
     Raises `WorkflowLoadError`; on failure nothing the file built stays
-    subscribed to the runtime's bus.
+    subscribed to the runtime's bus. What the file prints meanwhile is
+    logged, not written to stdout (`engine.import_output`), unless
+    ``capture_output`` is false (the check process catches it itself).
     """
+    if not capture_output:
+        return _load_source(file, source, runtime)
+    with capturing(file):
+        return _load_source(file, source, runtime)
+
+
+def _load_source(file: str, source: bytes, runtime: Runtime) -> list[BuiltWorkflow]:
     declarations = import_source(file, source)
     built: list[BuiltWorkflow] = []
     try:
