@@ -154,7 +154,7 @@ class ThreadExecutor:
             if future is None:
                 try:
                     context.run(fn)
-                except Exception:  # noqa: BLE001 - the caller reports its own outcomes
+                except (Exception, SystemExit):  # noqa: BLE001 - the caller reports its own outcomes; the worker lives on
                     log.exception("executor %r: work %r failed", self.name, fn)
                 continue
             if not future.set_running_or_notify_cancel():

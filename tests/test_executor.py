@@ -91,3 +91,13 @@ def test_the_timer_thread_survives_a_callback_and_a_reporter_that_both_fail():
     timers.call_later(3, fired.set)
     assert fired.wait(5)
     timers.close()
+
+
+def test_a_worker_survives_fire_and_forget_work_that_exits():
+    executor = ThreadExecutor(max_workers=1)
+    done = threading.Event()
+    executor.run_soon(lambda: sys.exit(2))
+    executor.run_soon(done.set)
+    assert done.wait(5)
+    assert all(thread.is_alive() for thread in executor._threads)
+    executor.shutdown()
