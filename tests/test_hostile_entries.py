@@ -268,3 +268,15 @@ def test_the_watcher_reports_a_file_made_unreadable_and_keeps_reloading(tmp_path
         f"{tmp_path / 'locked.py'} cannot read the file: permission denied",
         "watcher alive: True ok: v2",
     ]
+
+
+def test_validate_reports_a_fifo_without_waiting_on_it(tmp_path, capsys):
+    from console.cli import main
+
+    (tmp_path / "ok.py").write_text(good("ok"))
+    make_fifo(tmp_path / "pipe.py")
+    assert main(["validate", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        f"{tmp_path / 'pipe.py'}: not loaded: a FIFO, and only regular files are workflow files"
+    ]
