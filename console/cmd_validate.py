@@ -53,8 +53,10 @@ def validate(root: Path, timeout: float) -> tuple[list[LoadProblem], int, int]:
     for file in map(str, files):
         try:
             sources[file] = read_source(file)
-        except (WorkflowLoadError, FileNotFoundError) as exc:
-            problems.append(exc.problem if isinstance(exc, WorkflowLoadError) else LoadProblem(file, 0, "deleted while checking"))
+        except WorkflowLoadError as exc:
+            problems.append(exc.problem)
+        except FileNotFoundError:
+            problems.append(LoadProblem(file, 0, "deleted while it was being checked"))
     checked = check_files_in_child(sources, timeout)
     owners: dict[str, str] = {}
     workflows = 0

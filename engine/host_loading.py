@@ -10,6 +10,9 @@ process and installed in the `Registry`; what that changed is published as
 file's triggers follow it. A file that fails to load is remembered by digest
 (not retried until it changes, or until `reload`) and published as
 ``workflow.load_failed``; the names of its last good version stay served.
+An entry that is not a readable regular file (`engine.workflow_entries`) is
+reported the same way, on line 0, once per reason; a directory that cannot
+be listed unloads nothing.
 
 Locks: loading runs holding the engine's ``_reload_lock`` (one load at a
 time, whoever asks); its ``_lock`` guards ``_failed``. Loading code and
