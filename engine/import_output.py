@@ -22,7 +22,7 @@ import logging
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Iterator, TextIO
+from typing import Any, Iterator, TextIO
 
 log = logging.getLogger("engine.loader")
 
@@ -53,8 +53,17 @@ class _Routed(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    @property
+    def buffer(self) -> Any:
+        """The binary side: the capture's for a capturing thread, else the real stream's."""
+        buffer = _active.get(threading.get_ident())
+        return _BinarySink(buffer) if buffer is not None else self.real.buffer
+
     def fileno(self) -> int:
         return self.real.fileno()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
 
     def isatty(self) -> bool:
         return self.real.isatty()
@@ -62,6 +71,20 @@ class _Routed(io.TextIOBase):
     @property
     def encoding(self) -> str:
         return getattr(self.real, "encoding", "utf-8")
+
+
+class _BinarySink:
+    """``sys.stdout.buffer`` of a capturing thread: bytes decoded into its capture."""
+
+    def __init__(self, text: io.StringIO) -> None:
+        self._text = text
+
+    def write(self, data: bytes) -> int:
+        self._text.write(bytes(data).decode(errors="replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        return None
 
 
 def _install() -> None:

@@ -164,6 +164,8 @@ def _worker_main() -> None:
     capture = tempfile.TemporaryFile()
     os.dup2(capture.fileno(), 1)
     os.dup2(capture.fileno(), 2)
+    # A crash (a segfault in an extension) shows its stack where the engine reads it.
+    faulthandler.enable(file=errors)
     guard = _Guard()
     private = (requests.fileno(), results, errors, ping, pong)
 

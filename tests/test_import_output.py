@@ -14,6 +14,7 @@ from engine import DAGWorkflow, workflow
 
 print("at import")
 print("to stderr", file=sys.stderr)
+sys.stdout.buffer.write(b"binary write\\n")
 
 
 @workflow(name="chatty")
@@ -34,6 +35,7 @@ def test_what_a_file_prints_while_loading_is_one_log_record(tmp_path, capsys, ca
     [record] = [r for r in caplog.records if "wrote while loading" in r.getMessage()]
     message = record.getMessage()
     assert "at import" in message and "to stderr" in message and "in the builder" in message
+    assert "binary write" in message
 
 
 def test_other_threads_keep_writing_to_the_real_stdout_during_a_capture(capsys):
