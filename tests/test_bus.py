@@ -338,3 +338,28 @@ def test_subscribers_view_lists_patterns() -> None:
     bus.subscribe("a", print)
     bus.subscribe("b.*", print)
     assert set(bus.subscribers) == {"a", "b.*"}
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text for this error")
+
+
+def test_an_async_dispatcher_survives_a_handler_failure_it_cannot_report() -> None:
+    bus = EventBus()
+    got: list[int] = []
+
+    def handler(event: Event) -> None:
+        if event.data["i"] == 0:
+            raise _Unprintable()
+        if event.data["i"] == 1:
+            raise SystemExit(1)
+        got.append(event.data["i"])
+
+    sub = bus.subscribe("x", handler, mode="async")
+    for i in range(3):
+        bus.publish(Event("x", {"i": i}))
+    assert bus.drain(5)
+    assert got == [2]
+    assert sub._thread.is_alive()
+    bus.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import sys
 import threading
 
 import pytest
@@ -77,3 +78,26 @@ def test_timers_run_in_due_order():
     assert done.wait(5)
     timers.close()
     assert order == [10, 20, 30]
+
+
+def test_the_timer_thread_survives_a_callback_and_a_reporter_that_both_fail():
+    def reporter(exc: BaseException) -> None:
+        raise RuntimeError("the reporter fails too")
+
+    timers = Timers(FakeClock(), on_error=reporter)
+    fired = threading.Event()
+    timers.call_later(1, lambda: 1 / 0)
+    timers.call_later(2, lambda: sys.exit(3))
+    timers.call_later(3, fired.set)
+    assert fired.wait(5)
+    timers.close()
+
+
+def test_a_worker_survives_fire_and_forget_work_that_exits():
+    executor = ThreadExecutor(max_workers=1)
+    done = threading.Event()
+    executor.run_soon(lambda: sys.exit(2))
+    executor.run_soon(done.set)
+    assert done.wait(5)
+    assert all(thread.is_alive() for thread in executor._threads)
+    executor.shutdown()

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from engine import Runtime, WorkflowLoadError, WorkflowMetadataError, workflow
-from engine.host.loader import MODULE_PREFIX, check_in_child, discover, import_source, load_source
+from engine.host.load_check import check_in_child
+from engine.host.loader import MODULE_PREFIX, discover, import_source, load_source
 from engine.host.workflow_file import parse_duration
 
 GOOD = b'''
@@ -46,7 +47,7 @@ def test_durations_parse_to_seconds(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["soon", "5 parsecs", "0s", True])
+@pytest.mark.parametrize("text", ["soon", "5 parsecs", "0s", True, float("nan"), float("inf"), -1, 1e300, "99999h"])
 def test_bad_durations_are_refused(text):
     with pytest.raises(ValueError):
         parse_duration(text)

@@ -63,3 +63,23 @@ def test_a_closed_writer_refuses_new_records(tmp_path):
     store.close()
     with pytest.raises(StoreClosedError):
         store.write(lambda conn: None)
+
+
+def test_the_writer_survives_maintenance_that_fails_after_a_commit():
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    conn.execute("CREATE TABLE t (x)")
+    calls = []
+
+    def maintenance(conn: sqlite3.Connection, count: int) -> None:
+        calls.append(count)
+        if len(calls) == 1:
+            raise RuntimeError("retention exploded")
+
+    writer = Writer(conn, lambda conn, entries: None, after_commit=maintenance)
+    try:
+        writer.wait(writer.submit(lambda conn: conn.execute("INSERT INTO t VALUES (1)")), 5)
+        ticket = writer.submit(lambda conn: conn.execute("INSERT INTO t VALUES (2)"))
+        assert writer.wait(ticket, 5)
+        assert len(calls) == 2
+    finally:
+        writer.close(5)

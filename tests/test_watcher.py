@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -66,3 +67,35 @@ def test_stop_ends_the_real_watchfiles_thread(tmp_path):
     watcher.start()
     watcher.stop(timeout=5)
     assert not any(t.name == "flowconsole-watcher" for t in threading.enumerate())
+
+
+def test_a_change_source_that_fails_is_started_again(tmp_path):
+    seen: list[set[Path]] = []
+    done = threading.Event()
+    calls = []
+
+    def source(stop: threading.Event):
+        calls.append(1)
+        if len(calls) == 1:
+            yield {tmp_path / "a.py"}
+            raise OSError("the watched directory vanished")
+        yield from source_of([{tmp_path / "b.py"}], done)(stop)
+
+    watcher = Watcher(tmp_path, seen.append, source=source, restart_delay=0.01)
+    watcher.start()
+    assert done.wait(5)
+    watcher.stop()
+    assert seen == [{tmp_path / "a.py"}, {tmp_path / "b.py"}]
+
+
+def test_a_symlink_loop_in_a_batch_does_not_end_the_watcher(tmp_path):
+    loop = tmp_path / "loop.py"
+    os.symlink(tmp_path / "other.py", loop)
+    os.symlink(loop, tmp_path / "other.py")
+    seen: list[set[Path]] = []
+    done = threading.Event()
+    watcher = Watcher(tmp_path, seen.append, source=source_of([{loop}, {tmp_path / "b.py"}], done))
+    watcher.start()
+    assert done.wait(5)
+    watcher.stop()
+    assert seen == [{loop}, {tmp_path / "b.py"}]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
@@ -46,6 +47,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--watch", action="store_true", help="keep running with hot reload and schedules")
     parser.add_argument("--json", action="store_true", help="events as JSON lines on stdout, logs on stderr")
     parser.add_argument("--timeout", type=float, default=None, metavar="S", help="give up on a run after S seconds")
+    parser.add_argument(
+        "--library-log-level", metavar="LEVEL", default="WARNING", type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+        help="level of third-party libraries' loggers, such as watchfiles (default WARNING)",
+    )
     parser.add_argument(
         "--check-timeout", type=float, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
         help=f"seconds each file may take to load (default {DEFAULT_CHECK_TIMEOUT:g})",
@@ -77,7 +83,8 @@ class _Output:
             self.load_failures += 1
             if not self.as_json:
                 message = " ".join(str(event.data["message"]).split())
-                self.write(f"{display_path(event.data['file'])}:{event.data['line']}: {message}", sys.stderr)
+                where = display_path(event.data["file"]) + (f":{event.data['line']}" if event.data["line"] else "")
+                self.write(f"{where}: {message}", sys.stderr)
         if self.as_json:
             self.write(json.dumps(event.to_dict(), default=repr))
 
@@ -158,7 +165,17 @@ def main(args: argparse.Namespace) -> int:
             from engine import install_json_logging
 
             log_handler = install_json_logging(stream=sys.stderr)
+            _quiet_libraries(args.library_log_level)
         return _run_engine(args, path, out, executor, log_handler)
+
+
+# Libraries whose INFO records ("1 change detected") are noise on an operator's stream.
+_LIBRARY_LOGGERS = ("watchfiles", "asyncio", "urllib3")
+
+
+def _quiet_libraries(level: str) -> None:
+    for name in _LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(level)
 
 
 def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: Any, log_handler: Any) -> int:

@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.host.loader import DEFAULT_CHECK_TIMEOUT, LoadProblem, check_files_in_child, discover
+from engine.host.load_check import check_files_in_child
+from engine.host.loader import DEFAULT_CHECK_TIMEOUT, LoadProblem, WorkflowLoadError, discover, read_source
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -37,17 +38,29 @@ def display_path(file: str) -> str:
 def one_line(problem: LoadProblem) -> str:
     """The problem as ``file:line: message`` on one line."""
     message = " ".join(problem.message.split())
-    return f"{display_path(problem.file)}:{problem.line}: {message}"
+    where = f"{display_path(problem.file)}:{problem.line}" if problem.line else display_path(problem.file)
+    return f"{where}: {message}"
 
 
 def validate(root: Path, timeout: float) -> tuple[list[LoadProblem], int, int]:
     """(problems, files checked, workflows found) for the files under ``root``."""
-    files = discover(root)
-    checked = check_files_in_child({str(f): f.read_bytes() for f in files}, timeout)
+    try:
+        files = discover(root)
+    except WorkflowLoadError as exc:
+        return [exc.problem], 0, 0
     problems: list[LoadProblem] = []
+    sources: dict[str, bytes] = {}
+    for file in map(str, files):
+        try:
+            sources[file] = read_source(file)
+        except WorkflowLoadError as exc:
+            problems.append(exc.problem)
+        except FileNotFoundError:
+            problems.append(LoadProblem(file, 0, "deleted while it was being checked"))
+    checked = check_files_in_child(sources, timeout)
     owners: dict[str, str] = {}
     workflows = 0
-    for file in map(str, files):
+    for file in sources:
         found, declared = checked[file]
         problems.extend(found)
         for wf in declared:
@@ -75,7 +88,7 @@ def main(args: argparse.Namespace) -> int:
     problems, files, workflows = validate(root, args.timeout)
     for problem in problems:
         sys.stdout.write(one_line(problem) + "\n")
-    if not files:
+    if not files and not problems:
         sys.stdout.write(f"{args.directory}: no workflow files (*.py not starting with '_' or '.')\n")
         return 1
     if problems:

@@ -148,7 +148,7 @@ class WorkflowsState:
             info = self._info(name)
             info.file = info.file or file
             info.load_error = error
-        where = f"{file}:{line}" if line is not None else file
+        where = f"{file}:{line}" if line else file
         tail = "last good version still active" if error.last_good_active else "no version active"
         self._notices.append(Notice(f"Load failed: {where}", f"{error.message}\n{tail}", "error"))
         return True

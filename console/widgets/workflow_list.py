@@ -102,7 +102,7 @@ class WorkflowList(OptionList):
             text.append_text(safe_text(", ".join(info.tags)))
         error = info.load_error
         if error is not None:
-            place = f"{error.file}:{error.line}" if error.line is not None else error.file
+            place = f"{error.file}:{error.line}" if error.line else error.file
             text.append("\n\nload failed: ", style=error_style)
             text.append_text(safe_text(place, error_style))
             text.append("\n")

@@ -4,9 +4,11 @@
 in place of the handler: publishers only append the event to its queue, and a
 dispatcher thread of its own calls the handler, so a slow subscriber (the
 console) never holds up a publisher. `OverflowPolicy` names what happens when
-the queue is full. A handler that raises is reported through the bus that owns
-the subscription, as for a synchronous handler; a handler of a replayed event
-publishes as part of the replay (`EventBus._replaying`).
+the queue is full. A handler that raises (or calls ``sys.exit``) is reported
+through the bus that owns the subscription, as for a synchronous handler; if
+reporting fails too, that is logged: the dispatcher thread never dies of one
+event. A handler of a replayed event publishes as part of the replay
+(`EventBus._replaying`).
 
 Locks: each subscription's ``_cond`` guards its queue, ``_closed``,
 ``_idle`` and ``dropped``; ``delivered`` is written by the dispatcher thread
@@ -15,6 +17,7 @@ alone, and the handler runs outside the lock.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Literal
@@ -24,6 +27,8 @@ from ..events import Event
 
 if TYPE_CHECKING:
     from .event_bus import EventBus, Handler
+
+log = logging.getLogger("engine.bus")
 
 OverflowPolicy = Literal["drop_oldest", "drop_newest", "block"]
 
@@ -135,5 +140,12 @@ class AsyncSubscription:
     def _deliver(self, event: Event) -> None:
         try:
             self.handler(event)
-        except Exception as exc:  # noqa: BLE001 - reported, never fatal
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported, never fatal
+            self._report(event, exc)
+
+    def _report(self, event: Event, exc: BaseException) -> None:
+        """Report a handler's failure; a report that fails too is logged, and the thread goes on."""
+        try:
             self._bus._report_handler_error(self.handler, event, exc)
+        except Exception:  # noqa: BLE001 - the dispatcher serves the next event whatever happens
+            log.exception("reporting a failure of async subscriber %s on event %s failed", self.name, event.id)

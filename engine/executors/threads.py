@@ -154,7 +154,7 @@ class ThreadExecutor:
             if future is None:
                 try:
                     context.run(fn)
-                except Exception:  # noqa: BLE001 - the caller reports its own outcomes
+                except (Exception, SystemExit):  # noqa: BLE001 - the caller reports its own outcomes; the worker lives on
                     log.exception("executor %r: work %r failed", self.name, fn)
                 continue
             if not future.set_running_or_notify_cancel():
@@ -221,8 +221,9 @@ class Timers:
     it; the thread checks every ``poll`` real seconds meanwhile.
 
     Callbacks run on the timer thread and must be quick (they hand work on,
-    they do not do it); one that raises is reported through ``on_error``.
-    ``_cond`` guards the heap and the closed flag. The thread is started on
+    they do not do it); one that raises (or calls ``sys.exit``) is reported
+    through ``on_error``, or logged when there is none or it fails too, and
+    the thread goes on to the next timer. ``_cond`` guards the heap and the closed flag. The thread is started on
     the first schedule and stopped by `close`.
     """
 
@@ -321,8 +322,14 @@ class Timers:
                 continue
             try:
                 handle.callback()
-            except Exception as exc:  # noqa: BLE001 - reported, the timer thread must live on
-                if self._on_error is not None:
-                    self._on_error(exc)
-                else:
-                    log.exception("timer callback %r failed", handle.callback)
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported, the timer thread must live on
+                self._report(handle, exc)
+
+    def _report(self, handle: TimerHandle, exc: BaseException) -> None:
+        if self._on_error is not None:
+            try:
+                self._on_error(exc)
+                return
+            except Exception:  # noqa: BLE001 - a failing reporter must not end the timer thread
+                log.exception("reporting the failure of timer callback %r failed", handle.callback)
+        log.error("timer callback %r failed", handle.callback, exc_info=exc)

@@ -14,6 +14,7 @@ state-machine events to instances. Everything it does is published on
   still served from the file's last good version).
 * ``workflow.schedule_fired``: ``name``, ``interval``, ``run_id`` (None and
   ``skipped`` when the previous scheduled run is still going).
+* ``workflow.schedule_failed``: ``name``, ``error``, ``scheduled``.
 
 Loading files (`reload`, the watcher's callback, the events above except
 ``workflow.schedule_fired``) is the `WorkflowLoading` mixin in

@@ -173,6 +173,25 @@ _INSPECT = {
 }
 
 
+MAX_ID_LENGTH = 200
+# The ids a spec names: tasks (dict keys), states and steps (lists).
+_ID_FIELDS = (("tasks", "task id"), ("states", "state"), ("steps", "step"))
+
+
+def _check_ids(decl: Declaration, spec: dict[str, Any]) -> None:
+    """Task ids, states and steps are identifiers shown in the console, logs and the store."""
+    for field, what in _ID_FIELDS:
+        for ident in spec.get(field) or ():
+            text = ident if isinstance(ident, str) else str(ident)
+            if text and len(text) <= MAX_ID_LENGTH and text.isprintable():
+                continue
+            raise WorkflowBuildError(
+                f"{what} {text[:MAX_ID_LENGTH]!r} is not an identifier: use 1 to {MAX_ID_LENGTH} "
+                "printable characters, no control characters or line breaks",
+                workflow=decl.meta.name, field=f"{field}.{text[:40]}", line=decl.line,
+            )
+
+
 def inspect_built(decl: Declaration, obj: Any) -> BuiltWorkflow:
     """Recognise, name, configure and validate what a builder returned."""
     kind = _kind_of(obj)
@@ -193,6 +212,7 @@ def inspect_built(decl: Declaration, obj: Any) -> BuiltWorkflow:
     _name(decl, obj)
     try:
         spec = _INSPECT[kind](decl, obj)
+        _check_ids(decl, spec)
     except Exception:
         teardown_obj(kind, obj)
         raise

@@ -3,10 +3,11 @@
 A file goes through three stages, each of which may fail with a `LoadProblem`
 naming the file and line:
 
-1. `check_in_child` runs the whole load (import, build, validate) in a
-   separate Python process with a timeout, from the exact bytes that will be
-   imported. A file that loops forever, blocks, calls ``sys.exit`` or
-   ``os._exit`` at import hurts only that child.
+1. `engine.load_check.check_in_child` runs the whole load (import, build,
+   validate) in a separate Python process with a timeout, from the exact
+   bytes that will be imported. A file that loops forever, blocks, calls
+   ``sys.exit`` or ``os._exit``, forks or signals its parent at import hurts
+   only that child.
 2. `import_source` compiles and executes the same bytes as a module with a
    name of its own (``_flowconsole_wf_<digest>``), collecting its
    ``@workflow`` declarations; the module is removed from ``sys.modules``
@@ -23,12 +24,7 @@ editor temporaries); neither is anything not ending in ``.py``.
 
 from __future__ import annotations
 
-import faulthandler
 import hashlib
-import json
-import os
-import re
-import subprocess
 import sys
 import traceback as tb
 import types
@@ -38,6 +34,8 @@ from typing import Any
 
 from ..errors import FlowError
 from ..runtime import Runtime, use_runtime
+from .import_output import capturing
+from .workflow_entries import UnreadableEntryError, entry_path, os_reason, read_entry
 from .workflow_file import BuildContext, Declaration, WorkflowMetadataError, collecting, stop_collecting
 from .kinds import BuiltWorkflow, WorkflowBuildError, inspect_built, teardown
 
@@ -65,8 +63,13 @@ class LoadProblem:
     field: str | None = None
 
     def format(self) -> str:
-        """``file:line: message``, as compilers print it."""
-        return f"{self.file}:{self.line}: {self.message}"
+        """``file:line: message``, as compilers print it (``file: message`` for line 0)."""
+        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+
+    @classmethod
+    def unreadable(cls, exc: UnreadableEntryError) -> LoadProblem:
+        """The problem of an entry that is not a readable regular file."""
+        return cls(exc.file, 0, exc.reason)
 
     def to_dict(self) -> dict[str, Any]:
         """The problem as plain data (for events and JSON output)."""
@@ -79,11 +82,34 @@ def is_workflow_file(path: Path) -> bool:
 
 
 def discover(path: Path) -> list[Path]:
-    """The workflow files of a directory (sorted), or ``[path]`` for a file."""
+    """The workflow files of a directory (sorted), or ``[path]`` for anything else.
+
+    Every entry named like a workflow file is listed, whatever it is: reading
+    it (`read_source`) decides whether it loads. Raises `WorkflowLoadError`
+    (line 0) when the directory cannot be listed.
+    """
     path = Path(path)
-    if path.is_file():
-        return [path.resolve()]
-    return sorted(p.resolve() for p in path.iterdir() if p.is_file() and is_workflow_file(p))
+    if not path.is_dir():
+        return [entry_path(path)]
+    try:
+        entries = list(path.iterdir())
+    except OSError as exc:
+        raise WorkflowLoadError(LoadProblem(
+            str(entry_path(path)), 0, f"cannot list the directory: {os_reason(exc)}"
+        )) from None
+    return sorted(entry_path(p) for p in entries if is_workflow_file(p))
+
+
+def read_source(file: str) -> bytes:
+    """The bytes of workflow file ``file``: only a readable regular file has any.
+
+    Raises `WorkflowLoadError` (line 0) for anything else, and
+    `FileNotFoundError` when the entry is gone.
+    """
+    try:
+        return read_entry(file)
+    except UnreadableEntryError as exc:
+        raise WorkflowLoadError(LoadProblem.unreadable(exc)) from None
 
 
 def digest_of(source: bytes) -> str:
@@ -183,12 +209,21 @@ def _takes_context(builder: Any) -> bool:
     return bool(params)
 
 
-def load_source(file: str, source: bytes, runtime: Runtime) -> list[BuiltWorkflow]:
+def load_source(file: str, source: bytes, runtime: Runtime, *, capture_output: bool = True) -> list[BuiltWorkflow]:
     """Import ``source`` and build every workflow it declares, all or nothing.
 
     Raises `WorkflowLoadError`; on failure nothing the file built stays
-    subscribed to the runtime's bus.
+    subscribed to the runtime's bus. What the file prints meanwhile is
+    logged, not written to stdout (`engine.host.import_output`), unless
+    ``capture_output`` is false (the check process catches it itself).
     """
+    if not capture_output:
+        return _load_source(file, source, runtime)
+    with capturing(file):
+        return _load_source(file, source, runtime)
+
+
+def _load_source(file: str, source: bytes, runtime: Runtime) -> list[BuiltWorkflow]:
     declarations = import_source(file, source)
     built: list[BuiltWorkflow] = []
     try:
@@ -199,125 +234,3 @@ def load_source(file: str, source: bytes, runtime: Runtime) -> list[BuiltWorkflo
             teardown(done)
         raise
     return built
-
-
-# -- the child-process check ------------------------------------------------
-
-_CHILD = "from engine.host.loader import _child_main; _child_main()"
-_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
-_TIMEOUT_MARK = "Timeout ("
-_READY = b"ready\n"
-
-CheckResult = tuple[list[LoadProblem], list[dict[str, Any]]]
-
-
-def _child_main() -> None:
-    """Entry point of the check process.
-
-    Reads a JSON list of ``{"file", "source"}`` (source as latin-1 text) on
-    stdin and writes one JSON line per file, as soon as it is checked, to the
-    original stdout; the files' own output goes to stderr. Each file gets
-    ``argv[1]`` seconds: past that, faulthandler dumps every stack to stderr
-    and ends the process, so the parent reports the line the file hangs on.
-    """
-    timeout = float(sys.argv[1])
-    items = json.loads(sys.stdin.buffer.read())
-    result_fd = os.dup(1)
-    os.dup2(2, 1)
-    os.write(result_fd, _READY)
-    for item in items:
-        file, source = item["file"], item["source"].encode("latin-1")
-        faulthandler.dump_traceback_later(timeout, exit=True)
-        runtime = Runtime()
-        problems: list[dict[str, Any]] = []
-        workflows: list[dict[str, Any]] = []
-        try:
-            for built in load_source(file, source, runtime):
-                workflows.append({"name": built.name, "kind": built.kind, "line": built.line})
-                teardown(built)
-        except WorkflowLoadError as exc:
-            problems.append(exc.problem.to_dict())
-        faulthandler.cancel_dump_traceback_later()
-        line = json.dumps({"file": file, "problems": problems, "workflows": workflows}) + "\n"
-        os.write(result_fd, line.encode())
-    os._exit(0)
-
-
-def _frame_line(file: str, stderr: str) -> int:
-    """The innermost line of ``file`` in a faulthandler or traceback dump."""
-    dump = stderr[stderr.rfind(_TIMEOUT_MARK):] if _TIMEOUT_MARK in stderr else stderr
-    lines = [int(m.group("line")) for m in _FRAME.finditer(dump) if m.group("file") == file]
-    if not lines:
-        return 1
-    # faulthandler prints the innermost frame first, tracebacks print it last.
-    return lines[0] if _TIMEOUT_MARK in stderr else lines[-1]
-
-
-def _child_env() -> dict[str, str]:
-    root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
-def check_in_child(file: str, source: bytes, timeout: float = DEFAULT_CHECK_TIMEOUT) -> CheckResult:
-    """Load ``source`` as ``file`` in a child process; (problems, workflows)."""
-    return check_files_in_child({file: source}, timeout)[file]
-
-
-def check_files_in_child(sources: dict[str, bytes], timeout: float = DEFAULT_CHECK_TIMEOUT) -> dict[str, CheckResult]:
-    """Load each file in a child process, ``timeout`` seconds per file.
-
-    One child checks the files in turn. A file that hangs, exits or crashes
-    the child is reported as a problem (with the line it hung on when it can
-    be known) and a new child checks the files after it; the caller is never
-    harmed.
-    """
-    results: dict[str, CheckResult] = {}
-    pending = list(sources)
-    env = _child_env()
-    while pending:
-        payload = json.dumps([{"file": f, "source": sources[f].decode("latin-1")} for f in pending])
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-c", _CHILD, str(timeout)],
-                input=payload.encode(), capture_output=True, check=False, env=env,
-                timeout=timeout * len(pending) + 5.0,
-            )
-            stdout, stderr, code = proc.stdout, proc.stderr.decode(errors="replace"), proc.returncode
-        except subprocess.TimeoutExpired as exc:
-            stdout, stderr, code = exc.stdout or b"", (exc.stderr or b"").decode(errors="replace"), None
-        if not stdout.startswith(_READY):
-            # The check process died before reading a file: the engine itself
-            # failed to import there, which is no file's fault.
-            reason = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit code {code}"
-            for file in pending:
-                results[file] = ([LoadProblem(
-                    file, 1, f"could not check the file: the check process failed to start ({reason})", stderr[-4000:],
-                )], [])
-            break
-        for raw in stdout[len(_READY):].decode(errors="replace").splitlines():
-            report = json.loads(raw)
-            results[report["file"]] = ([LoadProblem(**p) for p in report["problems"]], report["workflows"])
-        pending = [f for f in pending if f not in results]
-        if not pending:
-            break
-        culprit = pending.pop(0)
-        results[culprit] = ([_death_problem(culprit, timeout, stderr, code)], [])
-    return results
-
-
-def _death_problem(file: str, timeout: float, stderr: str, code: int | None) -> LoadProblem:
-    line = _frame_line(file, stderr)
-    if code is None or _TIMEOUT_MARK in stderr:
-        message = (
-            f"loading did not finish within {timeout:g}s (an endless loop or a blocking call "
-            "at import or in a builder?)"
-        )
-    else:
-        message = (
-            f"the file ended its process while loading (exit code {code}): "
-            "a workflow file must not exit or crash the interpreter"
-        )
-    return LoadProblem(file, line, message, stderr[-4000:])

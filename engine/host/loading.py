@@ -10,6 +10,9 @@ process and installed in the `Registry`; what that changed is published as
 file's triggers follow it. A file that fails to load is remembered by digest
 (not retried until it changes, or until `reload`) and published as
 ``workflow.load_failed``; the names of its last good version stay served.
+An entry that is not a readable regular file (`engine.host.workflow_entries`) is
+reported the same way, on line 0, once per reason; a directory that cannot
+be listed unloads nothing.
 
 Locks: loading runs holding the engine's ``_reload_lock`` (one load at a
 time, whoever asks); its ``_lock`` guards ``_failed``. Loading code and
@@ -19,17 +22,20 @@ publishing run outside ``_lock``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from ..events import Event
-from .loader import LoadProblem, WorkflowLoadError, check_files_in_child, digest_of, discover, load_source
+from .load_check import check_files_in_child
+from .loader import LoadProblem, WorkflowLoadError, digest_of, discover, load_source, read_source
 from .registry import Definition, FileChange, Registry, WorkflowNameConflict, spec_changes
 from ..runtime import Runtime
 from .triggers import Triggers
 from .watcher import Watcher
 from .kinds import teardown, teardown_obj
+from .workflow_entries import entry_path
 
 log = logging.getLogger("engine.host")
 
@@ -60,7 +66,12 @@ class WorkflowLoading:
         if self.workflow_dir is None:
             return
         with self._reload_lock:
-            present = set(map(str, discover(self.workflow_dir))) if self.workflow_dir.exists() else set()
+            try:
+                present = set(map(str, discover(self.workflow_dir))) if self.workflow_dir.exists() else set()
+            except WorkflowLoadError as exc:
+                # An unreadable directory unloads nothing: what was good stays served.
+                self._load_failed(exc.problem.file, exc.problem.message.encode(), exc.problem)
+                return
             with self._lock:
                 known = set(self.registry.files()) | set(self._failed)
             self._load_files(sorted(present), retry_failed=True)
@@ -73,7 +84,7 @@ class WorkflowLoading:
                 return
             present, gone = [], []
             for path in sorted(paths):
-                (present if self._settled(path) else gone).append(str(path.resolve()))
+                (present if self._settled(path) else gone).append(str(entry_path(path)))
             self._load_files(present)
             for file in gone:
                 self._remove_file(file)
@@ -83,11 +94,7 @@ class WorkflowLoading:
         stopping = self._watcher.stopping if self._watcher is not None else self._stopped
         previous = None
         while True:
-            try:
-                stat = path.stat()
-                current: tuple[int, int] | None = (stat.st_size, stat.st_mtime_ns)
-            except FileNotFoundError:
-                current = None
+            current = _signature(path)
             if current == previous:
                 return current is not None
             previous = current
@@ -98,9 +105,18 @@ class WorkflowLoading:
         sources: dict[str, bytes] = {}
         for file in files:
             try:
-                source = Path(file).read_bytes()
+                source = read_source(file)
             except FileNotFoundError:
                 self._remove_file(file)
+                continue
+            except WorkflowLoadError as exc:
+                # Not a readable regular file: reported once per reason, as a
+                # broken file is once per content.
+                reason = exc.problem.message.encode()
+                with self._lock:
+                    known = self._failed.get(file)
+                if retry_failed or known != digest_of(reason):
+                    self._load_failed(file, reason, exc.problem)
                 continue
             digest = digest_of(source)
             with self._lock:
@@ -177,3 +193,18 @@ class WorkflowLoading:
             {"name": old.name, "kind": old.kind, "file": old.file, "generation": old.generation},
             workflow=old.name,
         ))
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    """What `_settled` compares: the entry's type, size and mtime; None when it is gone.
+
+    A link that leads nowhere (or to itself) is still an entry: its own
+    ``lstat`` stands in, so it is loaded (and reported), not unloaded.
+    """
+    for follow in (True, False):
+        try:
+            st = os.stat(path, follow_symlinks=follow)
+        except OSError:
+            continue
+        return st.st_mode, st.st_size, st.st_mtime_ns
+    return None

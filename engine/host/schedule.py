@@ -8,14 +8,19 @@ first due as soon as it is scheduled, so a freshly started engine shows
 activity right away; a run that is fired skips the intervals it missed
 rather than firing a burst to catch up.
 
-``_lock`` guards ``_entries``; ``fire`` is called without it.
+One schedule never stops the others: an error computing a schedule's next
+due time drops that schedule, an error starting its run is kept for the next
+tick; both go to ``on_error(name, exc)`` (or the log), and the thread keeps
+ticking whatever a tick raises.
+
+``_lock`` guards ``_entries``; ``fire`` and ``on_error`` are called without it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from typing import Callable, Optional
 
 from ..background import BackgroundService
 from ..clock import Clock
@@ -28,9 +33,17 @@ class IntervalScheduler(BackgroundService):
 
     thread_name = "flowconsole-schedule"
 
-    def __init__(self, clock: Clock, fire: Callable[[str], None], *, max_wait: float = 0.25) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        fire: Callable[[str], None],
+        *,
+        max_wait: float = 0.25,
+        on_error: Optional[Callable[[str, Exception], None]] = None,
+    ) -> None:
         self._clock = clock
         self._fire = fire
+        self._on_error = on_error
         self._max_wait = max_wait
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, float]] = {}
@@ -59,20 +72,38 @@ class IntervalScheduler(BackgroundService):
         """Fire every name that is due; returns them."""
         now = self._clock.monotonic()
         due: list[str] = []
+        broken: list[tuple[str, Exception]] = []
         with self._lock:
-            for name, (interval, at) in self._entries.items():
-                if at <= now:
-                    due.append(name)
+            for name, (interval, at) in list(self._entries.items()):
+                if at > now:
+                    continue
+                try:
                     missed = int((now - at) // interval)
                     self._entries[name] = (interval, at + (missed + 1) * interval)
+                except Exception as exc:  # noqa: BLE001 - one bad schedule must not stop the others
+                    del self._entries[name]
+                    broken.append((name, exc))
+                    continue
+                due.append(name)
+        for name, exc in broken:
+            self._report(name, exc, "its schedule is dropped")
         for name in due:
             if self._stop.is_set():
                 break
             try:
                 self._fire(name)
-            except Exception:  # noqa: BLE001 - one bad trigger must not stop the others
-                log.exception("scheduled run of %s failed to start", name)
+            except Exception as exc:  # noqa: BLE001 - one bad trigger must not stop the others
+                self._report(name, exc, "the run did not start")
         return due
+
+    def _report(self, name: str, exc: Exception, outcome: str) -> None:
+        log.error("schedule of %s failed (%s): %s: %s", name, outcome, type(exc).__name__, exc)
+        if self._on_error is None:
+            return
+        try:
+            self._on_error(name, exc)
+        except Exception:  # noqa: BLE001 - reporting must not end the schedule thread
+            log.exception("reporting the schedule error of %s failed", name)
 
     def _wait(self) -> float:
         now = self._clock.monotonic()
@@ -82,5 +113,10 @@ class IntervalScheduler(BackgroundService):
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.tick()
-            self._stop.wait(self._wait())
+            try:
+                self.tick()
+                wait = self._wait()
+            except Exception:  # noqa: BLE001 - the thread serves every other schedule
+                log.exception("schedule tick failed")
+                wait = self._max_wait
+            self._stop.wait(wait)

@@ -29,7 +29,7 @@ class Triggers:
 
     def __init__(self, bus: EventBus, clock: Clock, start: StartRun, is_active: Callable[[str], bool]) -> None:
         self.bus = bus
-        self.scheduler = IntervalScheduler(clock, self._fire)
+        self.scheduler = IntervalScheduler(clock, self._fire, on_error=self._schedule_failed)
         self._start = start
         self._is_active = is_active
         self._lock = threading.Lock()
@@ -76,6 +76,17 @@ class Triggers:
             subscriptions, self._subscriptions = self._subscriptions, {}
         for pattern, handler in subscriptions.values():
             self.bus.unsubscribe(pattern, handler)
+
+    def _schedule_failed(self, name: str, exc: Exception) -> None:
+        self.bus.publish(Event(
+            "workflow.schedule_failed",
+            {
+                "name": name,
+                "error": f"{type(exc).__name__}: {exc}",
+                "scheduled": name in self.scheduler.scheduled(),
+            },
+            workflow=name,
+        ))
 
     def _fire(self, name: str) -> None:
         interval = self.scheduler.scheduled().get(name)

@@ -24,6 +24,7 @@ import watchfiles
 
 from ..background import BackgroundService
 from .loader import is_workflow_file
+from .workflow_entries import entry_path
 
 log = logging.getLogger("engine.watcher")
 
@@ -36,7 +37,10 @@ class Watcher(BackgroundService):
     ``root`` is a directory, or a single workflow file (its directory is
     watched, filtered to that file). ``debounce_ms``, ``step_ms`` and
     ``force_polling`` go to watchfiles. ``on_change`` runs on the watcher
-    thread; an exception in it is logged and the watcher goes on.
+    thread. Nothing one entry or one batch does ends the thread: an
+    exception in ``on_change`` (or in sorting out a batch) is logged and the
+    watcher goes on; a change source that fails is logged and started again
+    after ``restart_delay`` seconds.
     """
 
     thread_name = "flowconsole-watcher"
@@ -50,6 +54,7 @@ class Watcher(BackgroundService):
         step_ms: int = 100,
         force_polling: bool | None = None,
         source: ChangeSource | None = None,
+        restart_delay: float = 1.0,
     ) -> None:
         root = Path(root).resolve()
         self.root = root
@@ -60,6 +65,7 @@ class Watcher(BackgroundService):
         self._step_ms = step_ms
         self._force_polling = force_polling
         self._source = source if source is not None else self._watchfiles
+        self._restart_delay = restart_delay
         super().__init__()
         self.batches = 0
 
@@ -90,14 +96,23 @@ class Watcher(BackgroundService):
         return self._stop
 
     def _run(self) -> None:
-        for paths in self._source(self._stop):
-            if self._stop.is_set():
-                return
-            wanted = {p for p in paths if self._wanted(Path(p).resolve())}
-            if not wanted:
-                continue
-            self.batches += 1
+        while not self._stop.is_set():
             try:
-                self._on_change(wanted)
-            except Exception:  # noqa: BLE001 - a bad reload must not end hot reload
-                log.exception("reloading %s failed", sorted(map(str, wanted)))
+                for paths in self._source(self._stop):
+                    if self._stop.is_set():
+                        return
+                    self._batch(paths)
+                return
+            except Exception:  # noqa: BLE001 - hot reload must outlive its change source
+                log.exception("watching %s failed; watching again in %gs", self._dir, self._restart_delay)
+                self._stop.wait(self._restart_delay)
+
+    def _batch(self, paths: set[Path]) -> None:
+        try:
+            wanted = {p for p in paths if self._wanted(entry_path(p))}
+            if not wanted:
+                return
+            self.batches += 1
+            self._on_change(wanted)
+        except Exception:  # noqa: BLE001 - a bad reload must not end hot reload
+            log.exception("reloading %s failed", sorted(map(str, paths)))

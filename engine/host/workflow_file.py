@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextvars
 import inspect
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Union
@@ -37,6 +38,8 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,99}$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 MIN_INTERVAL = 0.05
+# Longer than any sensible schedule, short enough that due times stay exact floats.
+MAX_INTERVAL = 366 * 86400.0
 
 
 class WorkflowMetadataError(FlowError, ValueError):
@@ -63,6 +66,10 @@ def parse_duration(value: Any) -> float:
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     else:
         raise ValueError(f"a duration must be a number or a string like '5s', '250ms', '2m', got {value!r}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"interval {value!r} is not a finite number of seconds")
+    if seconds > MAX_INTERVAL:
+        raise ValueError(f"interval {value!r} is longer than the maximum of {MAX_INTERVAL:g}s (366 days)")
     if seconds < MIN_INTERVAL:
         raise ValueError(f"interval {value!r} is shorter than the minimum of {MIN_INTERVAL}s")
     return seconds
@@ -164,7 +171,8 @@ class WorkflowMeta(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _NAME.match(value):
+        # fullmatch: ``$`` alone would accept a trailing newline.
+        if not _NAME.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a workflow name: use letters, digits, '_', '-', '.', starting with a letter"
             )

@@ -339,7 +339,7 @@ class Writer:
             if self._after_commit is not None:
                 try:
                     self._after_commit(self._conn, len(batch))
-                except sqlite3.Error:
+                except Exception:  # noqa: BLE001 - maintenance failing must not stop the writer
                     log.exception("store maintenance after commit failed")
 
     def _acknowledge(self, batch: list[tuple[int, Record]]) -> None:

@@ -1,0 +1,9 @@
+# expect: is not a finite number of seconds
+from engine import DAGWorkflow, workflow
+
+
+@workflow(name="interval_nan", trigger={"every": float("nan")})  # ERROR
+def build():
+    dag = DAGWorkflow()
+    dag.add_task("a", lambda: 1)
+    return dag
