@@ -54,6 +54,7 @@ from .bus_errors import SubscriptionError
 from .errors import FlowError
 from .events import Event
 from .tally import Tally
+from .error_text import error_message
 
 log = logging.getLogger("engine.bus")
 
@@ -80,8 +81,13 @@ class EventBus:
     Patterns: an exact type (``"task.failed"``), a prefix (``"saga.*"``
     matches ``saga.started`` and ``saga.step.failed``) or everything
     (``"*"``). A handler that raises never stops the others: the failure is
-    published once as ``handler.error``; a ``handler.error`` handler that
-    raises is logged and not re-published.
+    published once as ``handler.error`` (its message made by
+    `engine.error_text.error_message`, which never fails); a
+    ``handler.error`` handler that raises is logged and not re-published. A
+    handler that raises ``SystemExit`` or ``KeyboardInterrupt`` stops the
+    delivery: the exception reaches the publisher and the events that
+    delivery had queued on this thread are dropped (and logged), never left
+    for a later publish.
 
     With ``enable_event_sourcing`` every published event is kept in
     ``event_store``, a deque bounded to ``store_size`` events (the oldest are
@@ -248,8 +254,20 @@ class EventBus:
                 self._flush_batches()
             if state.pending:
                 self._dispatch(state.pending)
+        except BaseException:
+            # SystemExit or KeyboardInterrupt from a handler goes to the
+            # publisher; what the cascade had queued must not wait on this
+            # thread for some later, unrelated publish to deliver it.
+            self._drop_pending(state)
+            raise
         finally:
             state.dispatching = False
+
+    def _drop_pending(self, state: _ThreadState) -> None:
+        dropped = len(state.pending)
+        state.pending.clear()
+        if dropped:
+            log.warning("a handler stopped delivery with an exit or interrupt: %d queued event(s) dropped", dropped)
 
     def _stored_snapshot(self) -> tuple[list[Event], int]:
         """A copy of the stored events, and the absolute position of the first."""
@@ -295,15 +313,17 @@ class EventBus:
 
     def _report_handler_error(self, handler: Handler, event: Event, exc: Exception) -> None:
         name = getattr(handler, "__qualname__", None) or type(handler).__name__
+        # Formatted here, never by logging later: an error's __str__ may raise.
+        message = error_message(exc)
         if event.type == HANDLER_ERROR:
             log.error(
                 "handler %s failed on handler.error event %s: %s: %s",
-                name, event.id, type(exc).__name__, exc,
+                name, event.id, type(exc).__name__, message,
             )
             return
         log.warning(
             "handler %s failed on %s event %s: %s: %s",
-            name, event.type, event.id, type(exc).__name__, exc,
+            name, event.type, event.id, type(exc).__name__, message,
         )
         self.publish(
             Event(
@@ -313,7 +333,7 @@ class EventBus:
                     "event_id": event.id,
                     "event_type": event.type,
                     "error_type": type(exc).__name__,
-                    "error": str(exc),
+                    "error": message,
                 },
                 workflow=event.workflow,
                 run_id=event.run_id,

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 
 from .errors import FlowError
 from .retry import RetryPolicy
+from .error_text import error_message
 
 
 class TaskStatus(Enum):
@@ -112,7 +113,7 @@ def error_fields(exc: BaseException) -> dict[str, str]:
     """The ``error_type``, ``error`` and ``traceback`` strings of an event."""
     return {
         "error_type": type(exc).__name__,
-        "error": str(exc),
+        "error": error_message(exc),
         "traceback": "".join(traceback.format_exception(exc)),
     }
 

@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .errors import FlowError
 from .events import Event
 from .trace_context import _current_run, _current_span
+from .error_text import error_message
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -113,7 +114,7 @@ def record_dict(record: logging.LogRecord) -> dict[str, Any]:
     if record.exc_info and record.exc_info[1] is not None:
         exc_type, exc, tb = record.exc_info
         entry["error_type"] = exc_type.__name__ if exc_type else type(exc).__name__
-        entry["error"] = str(exc)
+        entry["error"] = error_message(exc)
         entry["traceback"] = "".join(traceback.format_exception(exc_type, exc, tb))
     entry.update(record_fields(record))
     return entry

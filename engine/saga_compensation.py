@@ -16,6 +16,7 @@ from .dlq import DeadLetterBusyError, DeadLetterNotFound, DeadLetterStateError
 from .jsonable import plain_or_none
 from .retry import RetryPolicy
 from .saga_dlq import SOURCE
+from .error_text import error_message
 from .saga_model import (
     CompensationOutcome,
     SagaDefinitionError,
@@ -103,7 +104,7 @@ class CompensationMixin:
             if park:
                 letter_id = self._park(run, step, exc, attempts, span).id
             run.outcomes[step.name] = CompensationOutcome(
-                step.name, "failed", attempts, type(exc).__name__, str(exc), letter_id
+                step.name, "failed", attempts, type(exc).__name__, error_message(exc), letter_id
             )
             self._emit("saga.compensation.failed", run, step=step.name, attempts=attempts,
                        letter_id=letter_id, actor=actor, duration=clock.monotonic() - began,
