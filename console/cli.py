@@ -7,7 +7,9 @@ listed in `SUBCOMMANDS`; each module provides ``configure(parser)`` and
 console's start-up never pays for the others.
 
 Bad input never reaches the user as a traceback: a wrong flag or a missing
-path is one line on stderr and exit code 2.
+path is one line on stderr and exit code 2. A subcommand writes no control
+byte to the terminal (`console.cli_output`): names, payloads and errors from
+workflows are shown with their control characters made visible.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, NoReturn, Sequence
 
 from engine import __version__
+from engine.visible_text import visible
 
 PROG = "flowconsole"
 
@@ -40,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but every usage error is one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {visible(message)}\n")
 
 
 def _subcommand_list() -> str:
@@ -146,8 +149,11 @@ def _run_subcommand(name: str, argv: Sequence[str]) -> int:
     module = importlib.import_module(module_name)
     parser = _Parser(prog=f"{PROG} {name}", description=help_)
     module.configure(parser)
-    args = parser.parse_args(argv)
-    return int(module.main(args) or 0)
+    from console.cli_output import guarded_output
+
+    with guarded_output():
+        args = parser.parse_args(argv)
+        return int(module.main(args) or 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -158,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_subcommand(argv[0], argv[1:])
         return _run_open(argv)
     except UsageError as exc:
-        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        sys.stderr.write(f"{PROG}: error: {visible(exc)}\n")
         return 2
     except KeyboardInterrupt:
         return 130

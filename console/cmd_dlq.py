@@ -4,7 +4,9 @@ Acts on the dead letters kept in a state directory (``--state-dir``, the
 one the console uses) through the engine's dead-letter API. A retry or a
 replay runs the unit with the *current* workflow files, which it loads from
 ``--workflows DIR``. A bad id, filter or state directory is one line on
-stderr and exit code 2; a retry whose unit fails again exits 1.
+stderr and exit code 2; a retry whose unit fails again exits 1. Every
+string of a letter (names, errors, payloads, tracebacks) is shown with its
+control characters made visible; ``--json`` writes them as ``\\u`` escapes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from engine.dlq import FILTERS, DeadLetterQueue
 from engine.errors import FlowError
 from engine.store import Store
 from engine.store.schema import DB_NAME
+from engine.visible_text import json_escaped, visible
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -106,16 +109,16 @@ def _list(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
     if args.error:
         letters = [letter for letter in letters if _error_matches(letter, args.error)]
     if args.json:
-        json.dump([letter.to_dict() for letter in letters], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _print_json([letter.to_dict() for letter in letters])
         return 0
     if not letters:
         print("no dead letters")
         return 0
     rows = [
         (
-            letter.id, letter.status, letter.workflow or "-", letter.unit, str(letter.attempts),
-            letter.error_type.rsplit(".", 1)[-1], _short(letter.error, 50), _age(letter.last_failure),
+            visible(letter.id), letter.status, visible(letter.workflow or "-"), visible(letter.unit),
+            str(letter.attempts), visible(letter.error_type.rsplit(".", 1)[-1]),
+            visible(_short(letter.error, 50)), _age(letter.last_failure),
         )
         for letter in letters
     ]
@@ -129,8 +132,7 @@ def _list(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
 def _show(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
     letter = dlq.get(args.id)
     if args.json:
-        json.dump(letter.to_dict(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _print_json(letter.to_dict())
         return 0
     fields = [
         ("id", letter.id), ("status", letter.status), ("source", letter.source),
@@ -142,13 +144,13 @@ def _show(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
         ("payload", json.dumps(letter.payload) + ("" if letter.payload_exact else "  (inexact: repr of non-JSON values)")),
     ]
     for name, value in fields:
-        print(f"{name + ':':15} {value if value is not None else '-'}")
+        print(f"{name + ':':15} {visible(value) if value is not None else '-'}")
     for action in letter.history:
         why = f" ({action.reason})" if action.reason else ""
-        print(f"{'history:':15} {_when(action.at)} {action.action} by {action.actor}{why}")
+        print(f"{'history:':15} {_when(action.at)} {visible(f'{action.action} by {action.actor}{why}')}")
     if letter.traceback:
         print("traceback:")
-        print(letter.traceback.rstrip())
+        print(visible(letter.traceback.rstrip(), multiline=True))
     return 0
 
 
@@ -159,7 +161,7 @@ def _retry(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
     filters = _parse_filter(args.match)
     count = dlq.count_matching(**{**filters, "status": "dead"})
     if count == 0:
-        print(f"no dead letters match {args.match}")
+        print(f"no dead letters match {visible(args.match)}")
         return 0
     outcome = dlq.retry_matching(actor=args.actor, reason=args.reason, expect=count, **filters)
     print(
@@ -167,9 +169,9 @@ def _retry(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
         f"{len(outcome.failed)} failed again, {len(outcome.skipped)} skipped"
     )
     for letter_id in outcome.failed:
-        print(f"  failed again: {letter_id}")
+        print(f"  failed again: {visible(letter_id)}")
     for letter_id in outcome.skipped:
-        print(f"  skipped: {letter_id} (busy, or no retrier: pass --workflows DIR)")
+        print(f"  skipped: {visible(letter_id)} (busy, or no retrier: pass --workflows DIR)")
     return 1 if outcome.failed or outcome.skipped else 0
 
 
@@ -179,15 +181,15 @@ def _replay(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
 
 def _discard(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
     letter = dlq.discard(args.id, args.reason, actor=args.actor)
-    print(f"{letter.id}: {letter.status}")
+    print(f"{visible(letter.id)}: {letter.status}")
     return 0
 
 
 def _outcome(letter: DeadLetter) -> int:
     if letter.status == "resolved":
-        print(f"{letter.id}: resolved")
+        print(f"{visible(letter.id)}: resolved")
         return 0
-    print(f"{letter.id}: failed again ({letter.error_type}: {_short(letter.error, 200)})")
+    print(visible(f"{letter.id}: failed again ({letter.error_type}: {_short(letter.error, 200)})"))
     return 1
 
 
@@ -229,5 +231,9 @@ def _age(ts: float) -> str:
     return f"{seconds}s"
 
 
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json_escaped(json.dumps(value, indent=2)) + "\n")
+
+
 def _error(message: str) -> None:
-    sys.stderr.write(f"flowconsole dlq: error: {message}\n")
+    sys.stderr.write(f"flowconsole dlq: error: {visible(message)}\n")

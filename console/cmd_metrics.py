@@ -22,8 +22,10 @@ from pathlib import Path
 from console.cli import UsageError
 from engine import Runtime
 from engine.engine_metrics import attach_engine_metrics, metrics_from_events
+from engine.error_text import error_line
 from engine.errors import FlowError
 from engine.metrics import MetricsCollector
+from engine.visible_text import visible
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +53,8 @@ def main(args: argparse.Namespace) -> int:
             metrics, ok = _from_state_dir(args.state_dir or Path(".flowconsole")), True
     except FlowError as exc:
         raise UsageError(" ".join(str(exc).split())) from exc
-    sys.stdout.write(metrics.to_prometheus())
+    # Label values hold workflow and task names: no control byte may pass.
+    sys.stdout.write(visible(metrics.to_prometheus(), multiline=True))
     return 0 if ok else 1
 
 
@@ -97,7 +100,7 @@ def _from_headless_run(directory: Path, wanted: str | None, timeout: float) -> t
                 engine.run(name, timeout=timeout)
             except Exception as exc:  # noqa: BLE001 - a failed run is a metric, and a line on stderr
                 ok = False
-                sys.stderr.write(f"{name}: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
+                sys.stderr.write(visible(f"{name}: {' '.join(error_line(exc).split())}") + "\n")
     finally:
         engine.stop()
     return runtime.metrics, ok

@@ -23,6 +23,8 @@ from typing import Any
 
 from engine import Engine, Event
 from engine.loader import DEFAULT_CHECK_TIMEOUT
+from engine.error_text import error_line
+from engine.visible_text import json_escaped, visible
 
 from console.cmd_validate import display_path
 
@@ -52,7 +54,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 class _Output:
-    """Writes events (``--json``) or a human summary; one lock keeps lines whole."""
+    """Writes events (``--json``) or a human summary; one lock keeps lines whole.
+
+    Every string from a workflow is shown with its control characters made
+    visible; a JSON line writes them as ``\\u`` escapes (`json_escaped`).
+    """
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
@@ -69,21 +75,21 @@ class _Output:
             self.load_failures += 1
             if not self.as_json:
                 message = " ".join(str(event.data["message"]).split())
-                self.write(f"{display_path(event.data['file'])}:{event.data['line']}: {message}", sys.stderr)
+                self.write(visible(f"{display_path(event.data['file'])}:{event.data['line']}: {message}"), sys.stderr)
         if self.as_json:
-            self.write(json.dumps(event.to_dict(), default=repr))
+            self.write(json_escaped(json.dumps(event.to_dict(), default=repr)))
 
     def skipped(self, name: str, reason: str) -> None:
         if self.as_json:
-            self.write(json.dumps({"type": "cli.run_skipped", "data": {"name": name, "reason": reason}}))
+            self.write(json_escaped(json.dumps({"type": "cli.run_skipped", "data": {"name": name, "reason": reason}})))
         else:
-            self.write(f"{name}: skipped - {reason}")
+            self.write(visible(f"{name}: skipped - {reason}"))
 
     def outcome(self, name: str, ok: bool, detail: str) -> None:
         if self.as_json:
-            self.write(json.dumps({"type": "cli.run_finished", "data": {"name": name, "ok": ok, "detail": detail}}))
+            self.write(json_escaped(json.dumps({"type": "cli.run_finished", "data": {"name": name, "ok": ok, "detail": detail}})))
         else:
-            self.write(f"{name}: {'ok' if ok else 'FAILED'}{' - ' + detail if detail else ''}")
+            self.write(visible(f"{name}: {'ok' if ok else 'FAILED'}{' - ' + detail if detail else ''}"))
 
 
 def _targets(engine: Engine, wanted: str | None, out: _Output) -> list[str]:
@@ -113,7 +119,7 @@ def _run_one(engine: Engine, name: str, timeout: float | None, out: _Output) -> 
     try:
         result = engine.run(name, timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, not raised
-        out.outcome(name, False, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+        out.outcome(name, False, " ".join(error_line(exc).split()))
         return False
     out.outcome(name, True, "" if result is None else f"result {_short(result)}")
     return True

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from engine.loader import DEFAULT_CHECK_TIMEOUT, LoadProblem, check_files_in_child, discover
+from engine.visible_text import visible
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +36,9 @@ def display_path(file: str) -> str:
 
 
 def one_line(problem: LoadProblem) -> str:
-    """The problem as ``file:line: message`` on one line."""
+    """The problem as ``file:line: message`` on one line, control characters made visible."""
     message = " ".join(problem.message.split())
-    return f"{display_path(problem.file)}:{problem.line}: {message}"
+    return visible(f"{display_path(problem.file)}:{problem.line}: {message}")
 
 
 def validate(root: Path, timeout: float) -> tuple[list[LoadProblem], int, int]:
@@ -76,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
     for problem in problems:
         sys.stdout.write(one_line(problem) + "\n")
     if not files:
-        sys.stdout.write(f"{args.directory}: no workflow files (*.py not starting with '_' or '.')\n")
+        sys.stdout.write(f"{visible(args.directory)}: no workflow files (*.py not starting with '_' or '.')\n")
         return 1
     if problems:
         sys.stderr.write(f"{len(problems)} problem(s) in {files} file(s)\n")
