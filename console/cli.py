@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,6 +80,29 @@ def build_open_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds above zero (``nan``, 0, -1 refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _quiet_broken_pipe() -> int:
+    # The reader went away (`flowconsole dlq show ID | head`): say nothing,
+    # and point stdout at /dev/null so the interpreter's last flush at exit
+    # cannot raise again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.__stdout__.fileno())
+    finally:
+        os.close(devnull)
+    return 128 + 13  # as a command killed by SIGPIPE
 
 
 def add_state_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -161,13 +186,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            return _run_subcommand(argv[0], argv[1:])
-        return _run_open(argv)
+            code = _run_subcommand(argv[0], argv[1:])
+        else:
+            code = _run_open(argv)
+        # Flushed here, where a reader that went away is caught, not at exit.
+        sys.stdout.flush()
+        return code
     except UsageError as exc:
         sys.stderr.write(f"{PROG}: error: {visible(exc)}\n")
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
 
 
 if __name__ == "__main__":

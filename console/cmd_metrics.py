@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from console.cli import UsageError
+from console.cli import UsageError, positive_seconds
 from engine import Runtime
 from engine.engine_metrics import attach_engine_metrics, metrics_from_events
 from engine.error_text import error_line
@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="instead, run every workflow of DIR once, headless, and print the metrics of those runs",
     )
     parser.add_argument("--workflow", metavar="NAME", help="with --workflows: run only this workflow")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="with --workflows: give up on a run after S seconds")
+    parser.add_argument("--timeout", type=positive_seconds, default=60.0, metavar="S", help="with --workflows: give up on a run after S seconds")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -43,13 +43,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--watch", action="store_true", help="keep running with hot reload and schedules")
     parser.add_argument("--json", action="store_true", help="events as JSON lines on stdout, logs on stderr")
-    parser.add_argument("--timeout", type=float, default=None, metavar="S", help="give up on a run after S seconds")
+    from console.cli import add_executor_option, positive_seconds
+
+    parser.add_argument("--timeout", type=positive_seconds, default=None, metavar="S", help="give up on a run after S seconds")
     parser.add_argument(
-        "--check-timeout", type=float, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
+        "--check-timeout", type=positive_seconds, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
         help=f"seconds each file may take to load (default {DEFAULT_CHECK_TIMEOUT:g})",
     )
-    from console.cli import add_executor_option
-
     add_executor_option(parser)
 
 

@@ -19,9 +19,11 @@ from engine.visible_text import visible
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``flowconsole validate``."""
+    from console.cli import positive_seconds
+
     parser.add_argument("directory", metavar="DIR", help="directory of workflow files (or one file)")
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
+        "--timeout", type=positive_seconds, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
         help=f"seconds each file may take to load (default {DEFAULT_CHECK_TIMEOUT:g})",
     )
 
@@ -71,8 +73,6 @@ def main(args: argparse.Namespace) -> int:
     root = Path(args.directory)
     if not root.exists():
         raise UsageError(f"{args.directory}: no such file or directory")
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be positive, got {args.timeout:g}")
     problems, files, workflows = validate(root, args.timeout)
     for problem in problems:
         sys.stdout.write(one_line(problem) + "\n")
