@@ -13,8 +13,9 @@ naming the file and line:
    afterwards, so the next version of the file never sees the old one. The
    source is compiled from memory, so no ``__pycache__`` is written into the
    watched directory.
-3. `build_declaration` calls each builder under ``use_runtime(runtime)``
-   (objects it creates report to that runtime's bus), recognises the kind,
+3. `build_declaration` calls each builder under ``building(runtime)``
+   (objects it creates, and threads it starts, report to that runtime's
+   bus: `engine.build_scope`), recognises the kind,
    applies the metadata and validates it (`engine.workflow_kinds`).
 
 Files whose name starts with ``_`` or ``.`` are not workflow files (helpers,
@@ -37,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FlowError
-from .runtime import Runtime, use_runtime
+from .build_scope import building
+from .runtime import Runtime
 from .workflow_file import BuildContext, Declaration, WorkflowMetadataError, collecting, stop_collecting
 from .workflow_kinds import BuiltWorkflow, WorkflowBuildError, inspect_built, teardown
 
@@ -158,7 +160,7 @@ def build_declaration(decl: Declaration, runtime: Runtime) -> BuiltWorkflow:
     """Call the builder of ``decl`` under ``runtime`` and validate the result."""
     name = decl.meta.name
     try:
-        with use_runtime(runtime):
+        with building(runtime):
             retry = decl.meta.retry.policy() if decl.meta.retry else None
             breakers = {
                 spec.name: runtime.breakers.get_or_create(spec.name, **spec.config())

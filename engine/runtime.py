@@ -146,6 +146,11 @@ _current: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar(
 )
 
 
+def context_runtime() -> Runtime | None:
+    """The runtime set for this context (by `use_runtime`), or None where none is."""
+    return _current.get()
+
+
 def current_runtime() -> Runtime:
     """The runtime set for this context, or the process default."""
     runtime = _current.get()
