@@ -8,7 +8,8 @@ workflow skips it, and says so; naming it with ``--workflow`` runs it. Load
 problems and failed runs make the exit code 1; success is 0; a wrong command
 line is 2. ``--json`` writes every engine event and log record as JSON lines
 (events to stdout, logs to stderr). ``--watch`` keeps the engine running,
-with hot reload and schedules, until interrupted.
+with hot reload and schedules, until interrupted. A first ctrl+c says what is
+still running and waits for it; a second exits at once (`console.run_interrupts`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from engine.error_text import error_line
 from engine.visible_text import json_escaped, visible
 
 from console.cmd_validate import display_path
+from console.run_interrupts import InFlight, Interrupts
 
 # Kinds that react to events by themselves: without a start event there is
 # nothing to start by hand.
@@ -130,14 +132,6 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _wait_for_interrupt() -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        continue
-
-
 def main(args: argparse.Namespace) -> int:
     """Run ``flowconsole run``; returns the exit code."""
     from console.cli import UsageError
@@ -165,6 +159,12 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
         check_timeout=args.check_timeout, executor=executor,
     )
     engine.bus.subscribe("*", out.on_event)
+    in_flight = InFlight()
+    engine.bus.subscribe("*", in_flight.on_event)
+    interrupts = Interrupts(in_flight, as_json=args.json, state_dir=args.state_dir)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if threading.current_thread() is threading.main_thread():
+        interrupts.install(watch=args.watch)
     ok = True
     try:
         engine.start()
@@ -176,11 +176,16 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
         if args.workflow is not None and not targets:
             ok = False
         if args.watch:
-            _wait_for_interrupt()
+            interrupts.wait()
     finally:
         engine.stop()
         if log_handler is not None:
             from engine.logs import uninstall_handler
 
             uninstall_handler(log_handler)
+        # After an interrupt the handler stays: the interpreter's exit still
+        # waits for abandoned task threads, and a second ctrl+c must cut that.
+        if threading.current_thread() is threading.main_thread() and not interrupts.interrupted:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     return 0 if ok else 1
