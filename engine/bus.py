@@ -53,6 +53,7 @@ from .bus_batch import FLUSH_MASK, BatchSubscription
 from .bus_errors import SubscriptionError
 from .errors import FlowError
 from .events import Event
+from .local_only import LocalOnly
 from .tally import Tally
 from .error_text import error_message
 
@@ -75,7 +76,7 @@ class _ThreadState:
         self.replaying = False
 
 
-class EventBus:
+class EventBus(LocalOnly):
     """Thread-safe publish/subscribe with topic patterns and event sourcing.
 
     Patterns: an exact type (``"task.failed"``), a prefix (``"saga.*"``
@@ -94,6 +95,9 @@ class EventBus:
     evicted; ``evicted`` counts them). ``replay(from_position)`` redelivers
     stored events, marked ``replay=True``, without storing them again.
     """
+
+    def _local_only_name(self) -> str:
+        return "the event bus"
 
     def __init__(
         self, enable_event_sourcing: bool = False, store_size: int = DEFAULT_STORE_SIZE

@@ -78,6 +78,7 @@ class Task:
     retry: RetryPolicy | None = None
     timeout: float | None = None
     fallback: Any = _NO_FALLBACK
+    local: bool = False
 
     @property
     def has_fallback(self) -> bool:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from .bus import EventBus
 from .clock import SYSTEM_CLOCK, Clock
+from .local_only import LocalOnly
 
 if TYPE_CHECKING:
     from .breaker import BreakerRegistry
@@ -70,11 +71,16 @@ class DefinitionTable:
             return sorted(self._entries)
 
 
-class Runtime:
+class Runtime(LocalOnly):
     """The bus, clock and shared services of one engine.
 
-    ``definitions`` holds the workflow definitions currently loaded.
+    ``definitions`` holds the workflow definitions currently loaded. It
+    lives in the engine's process: sending it to a remote worker raises
+    `engine.local_only.LocalOnlyError`, which says what to do instead.
     """
+
+    def _local_only_name(self) -> str:
+        return "the engine's runtime"
 
     def __init__(
         self,
