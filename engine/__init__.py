@@ -17,6 +17,8 @@ from .loader import LoadProblem, WorkflowLoadError
 from .registry import UnknownWorkflowError, WorkflowNameConflict
 from .host_runs import RunNotStartableError
 from .host import Engine
+from .local_only import LocalOnlyError
+from .run_timeout import RunTimeoutError
 from .breaker import (
     BreakerConfigError,
     BreakerNotFound,
@@ -189,6 +191,8 @@ __all__ = [
     "current_task",
     "BuildContext",
     "Engine",
+    "LocalOnlyError",
+    "RunTimeoutError",
     "LoadProblem",
     "PoolJob",
     "RunNotStartableError",
