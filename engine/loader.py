@@ -27,6 +27,7 @@ from __future__ import annotations
 import faulthandler
 import hashlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -38,10 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FlowError
-from .build_scope import building
+from .build_scope import building, importing
 from .runtime import Runtime
 from .workflow_file import BuildContext, Declaration, WorkflowMetadataError, collecting, stop_collecting
 from .workflow_kinds import BuiltWorkflow, WorkflowBuildError, inspect_built, teardown
+
+log = logging.getLogger("engine.loader")
 
 MODULE_PREFIX = "_flowconsole_wf_"
 DEFAULT_CHECK_TIMEOUT = 10.0
@@ -191,7 +194,14 @@ def load_source(file: str, source: bytes, runtime: Runtime) -> list[BuiltWorkflo
     Raises `WorkflowLoadError`; on failure nothing the file built stays
     subscribed to the runtime's bus.
     """
-    declarations = import_source(file, source)
+    with importing(file) as thread_lines:
+        declarations = import_source(file, source)
+    for line in thread_lines:
+        log.warning(
+            "%s:%d: a thread started at import runs outside the engine (no runtime is current "
+            "there, so what it publishes reaches no engine): start it in the builder instead",
+            file, line,
+        )
     built: list[BuiltWorkflow] = []
     try:
         for decl in declarations:

@@ -3,6 +3,7 @@ everything made there, threads started from it included."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -43,6 +44,23 @@ def build():
     outer.start()
     outer.join()
     dag = DAGWorkflow("starts_a_thread")
+    dag.add_task("one", lambda: 1)
+    return dag
+'''
+
+
+THREAD_AT_IMPORT = '''
+import threading
+
+from engine import workflow
+from engine.dag import DAGWorkflow
+
+threading.Thread(target=lambda: None).start()
+
+
+@workflow(name="imports_a_thread")
+def build():
+    dag = DAGWorkflow("imports_a_thread")
     dag.add_task("one", lambda: 1)
     return dag
 '''
@@ -92,3 +110,10 @@ def test_threads_started_outside_a_build_are_left_alone():
     thread.start()
     thread.join()
     assert seen == [current_runtime()]
+
+
+def test_a_thread_started_at_import_is_reported_with_file_and_line(tmp_path, caplog):
+    engine = _engine(tmp_path, THREAD_AT_IMPORT)
+    with caplog.at_level(logging.WARNING, logger="engine.loader"), engine:
+        assert engine.workflow_names() == ["imports_a_thread"]
+    assert f"{tmp_path / 'wf.py'}:7: a thread started at import runs outside the engine" in caplog.text
