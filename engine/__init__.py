@@ -30,6 +30,7 @@ from .observe import (
     Histogram,
     HistogramError,
     JsonFormatter,
+    PlainFormatter,
     Link,
     LogLevelError,
     MetricError,
@@ -159,6 +160,8 @@ from .host import (
     workflow,
 )
 
+from .local_only import LocalOnlyError
+from .host.run_timeout import RunTimeoutError
 from .version import __version__
 
 __all__ = [
@@ -220,6 +223,7 @@ __all__ = [
     "JsonFormatter",
     "Link",
     "LoadProblem",
+    "LocalOnlyError",
     "LogLevelError",
     "MachineDefinition",
     "MachineInstance",
@@ -229,6 +233,7 @@ __all__ = [
     "NotCallableTaskError",
     "NotPicklableError",
     "OwnerInfo",
+    "PlainFormatter",
     "PoolConfigError",
     "PoolJob",
     "QueueFull",
@@ -242,6 +247,7 @@ __all__ = [
     "RunCancelledError",
     "RunNotStartableError",
     "RunStatus",
+    "RunTimeoutError",
     "RunWaitTimeout",
     "Runtime",
     "SagaChoreography",

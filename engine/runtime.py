@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from .bus.event_bus import EventBus
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import FlowError
+from .local_only import LocalOnly
 
 if TYPE_CHECKING:
     from .resilience.breaker import BreakerRegistry
@@ -99,13 +100,18 @@ class DefinitionTable:
             return sorted(self._entries)
 
 
-class Runtime:
+class Runtime(LocalOnly):
     """The bus, clock and shared services of one engine.
 
     ``definitions`` holds the workflow definitions currently loaded.
     ``engine_metrics=False``: no built-in metrics are derived until
     ``runtime.metrics`` is first used (a runtime that only replays or checks).
+    It lives in the engine's process: sending it to a remote worker raises
+    `engine.local_only.LocalOnlyError`, which says what to do instead.
     """
+
+    def _local_only_name(self) -> str:
+        return "the engine's runtime"
 
     def __init__(
         self,
@@ -175,6 +181,11 @@ _default: Runtime | None = None
 _current: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar(
     "flowconsole_runtime", default=None
 )
+
+
+def context_runtime() -> Runtime | None:
+    """The runtime set for this context (by `use_runtime`), or None where none is."""
+    return _current.get()
 
 
 def current_runtime() -> Runtime:

@@ -77,5 +77,7 @@ def _release(runtime) -> str:
 )
 def release(ctx):
     dag = DAGWorkflow("deployment_release")
-    dag.add_task("release", lambda: _release(ctx.runtime))
+    # local: it drives the engine's state machine, so it runs in the engine
+    # even when the tasks go to Dask (--executor dask-local).
+    dag.add_task("release", lambda: _release(ctx.runtime), local=True)
     return dag

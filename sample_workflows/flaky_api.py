@@ -31,6 +31,8 @@ def unreliable_api_call() -> str:
 def build(ctx):
     breaker = ctx.breaker("flaky-api")
     dag = DAGWorkflow("flaky_api_fails_sometimes")
-    dag.add_task("call_api", lambda: breaker.call(unreliable_api_call), retry=ctx.retry)
+    # local: the breaker's counts live in the engine, so the call goes through
+    # it here even when the tasks go to Dask (--executor dask-local).
+    dag.add_task("call_api", lambda: breaker.call(unreliable_api_call), retry=ctx.retry, local=True)
     dag.add_task("record", lambda call_api: f"recorded {call_api}", depends_on=["call_api"])
     return dag

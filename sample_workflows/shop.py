@@ -71,8 +71,8 @@ def charge_payment(runtime, receive: dict, breaker) -> str:
     return breaker.call(charge)
 
 
-def reserve_stock(runtime, receive: dict) -> int:
-    runtime.clock.sleep(0.4)
+def reserve_stock(clock, receive: dict) -> int:
+    clock.sleep(0.4)
     return receive["number"] % 3 + 1
 
 
@@ -95,15 +95,19 @@ def confirm(runtime, receive: dict, charge: str, reserve: int) -> str:
 )
 def checkout(ctx):
     runtime, breaker = ctx.runtime, ctx.breaker("shop-payments")
+    clock = runtime.clock
     dag = DAGWorkflow("shop_checkout")
-    dag.add_task("receive", lambda: receive_order(runtime))
+    # local: these use the engine's state machines, bus or breaker, so they run
+    # in the engine even when the tasks go to Dask; reserve needs only the clock.
+    dag.add_task("receive", lambda: receive_order(runtime), local=True)
     dag.add_task(
-        "charge", lambda receive: charge_payment(runtime, receive, breaker), depends_on=["receive"], retry=ctx.retry
+        "charge", lambda receive: charge_payment(runtime, receive, breaker), depends_on=["receive"],
+        retry=ctx.retry, local=True,
     )
-    dag.add_task("reserve", lambda receive: reserve_stock(runtime, receive), depends_on=["receive"])
+    dag.add_task("reserve", lambda receive: reserve_stock(clock, receive), depends_on=["receive"])
     dag.add_task(
         "confirm", lambda receive, charge, reserve: confirm(runtime, receive, charge, reserve),
-        depends_on=["receive", "charge", "reserve"],
+        depends_on=["receive", "charge", "reserve"], local=True,
     )
     return dag
 

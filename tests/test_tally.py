@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from engine.tally import Tally
+from engine.bus.tally import Tally
 
 
 def test_a_tally_counts_every_add_from_every_thread() -> None:

@@ -11,12 +11,17 @@ path is one line on stderr and exit code 2; a state directory whose store
 cannot be used (damaged, another application's, read-only, no space left:
 any `engine.store.StoreError`) is one line and exit code 1, for every
 command and for the console itself.
+A subcommand writes no control byte to the terminal (`console.cli.output`):
+names, payloads and errors from workflows are shown with their control
+characters made visible.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -25,6 +30,7 @@ from typing import Any, Iterator, NoReturn, Sequence
 
 from engine import StateDirBusyError, __version__
 from engine.store import StoreError
+from engine.visible_text import visible
 
 PROG = "flowconsole"
 
@@ -48,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but every usage error is one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {visible(message)}\n")
 
 
 def _subcommand_list() -> str:
@@ -87,6 +93,29 @@ def build_open_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds above zero (``nan``, 0, -1 refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _quiet_broken_pipe() -> int:
+    # The reader went away (`flowconsole dlq show ID | head`): say nothing,
+    # and point stdout at /dev/null so the interpreter's last flush at exit
+    # cannot raise again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.__stdout__.fileno())
+    finally:
+        os.close(devnull)
+    return 128 + 13  # as a command killed by SIGPIPE
 
 
 def add_state_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -204,8 +233,11 @@ def _run_subcommand(name: str, argv: Sequence[str]) -> int:
     module = importlib.import_module(module_name)
     parser = _Parser(prog=f"{PROG} {name}", description=help_)
     module.configure(parser)
-    args = parser.parse_args(argv)
-    return int(module.main(args) or 0)
+    from console.cli.output import guarded_output
+
+    with guarded_output():
+        args = parser.parse_args(argv)
+        return int(module.main(args) or 0)
 
 
 def one_line(exc: BaseException) -> str:
@@ -220,10 +252,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            return _run_subcommand(argv[0], argv[1:])
-        return _run_open(argv)
+            code = _run_subcommand(argv[0], argv[1:])
+        else:
+            code = _run_open(argv)
+        # Flushed here, where a reader that went away is caught, not at exit.
+        sys.stdout.flush()
+        return code
     except UsageError as exc:
-        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        sys.stderr.write(f"{PROG}: error: {visible(exc)}\n")
         return 2
     except StateDirBusyError as exc:
         sys.stderr.write(f"{PROG}: error: {busy_message(exc)}\n")
@@ -233,6 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
 
 
 def busy_message(exc: StateDirBusyError) -> str:

@@ -6,7 +6,9 @@ replay runs the unit with the *current* workflow files, which it loads from
 ``--workflows DIR``. A bad id, filter or state directory is one line on
 stderr and exit code 2; a store that cannot be used (damaged, read-only,
 no space left) is one line and exit code 1; a retry whose unit fails again
-exits 1.
+exits 1. Every string of a letter (names, errors, payloads, tracebacks) is
+shown with its control characters made visible; ``--json`` writes them as
+``\\u`` escapes.
 
 ``list`` and ``show`` only read. An action that changes a letter goes to the
 engine that owns the state directory when one is live (`console.cli.owner_route`):
@@ -36,6 +38,7 @@ from engine.store.dlq_store import DeadLetterView
 from engine.store.schema import DB_NAME, check_database
 
 from .owner_route import DEFAULT_TIMEOUT, CommandTimedOut, live_owner, local_ownership, send
+from engine.visible_text import json_escaped, visible
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -201,16 +204,16 @@ def _list(dlq: DeadLetterView, args: argparse.Namespace) -> int:
     if args.error:
         letters = [letter for letter in letters if _error_matches(letter, args.error)]
     if args.json:
-        json.dump([letter.to_dict() for letter in letters], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _print_json([letter.to_dict() for letter in letters])
         return 0
     if not letters:
         print("no dead letters")
         return 0
     rows = [
         (
-            letter.id, letter.status, letter.workflow or "-", letter.unit, str(letter.attempts),
-            letter.error_type.rsplit(".", 1)[-1], _short(letter.error, 50), _age(letter.last_failure),
+            visible(letter.id), letter.status, visible(letter.workflow or "-"), visible(letter.unit),
+            str(letter.attempts), visible(letter.error_type.rsplit(".", 1)[-1]),
+            visible(_short(letter.error, 50)), _age(letter.last_failure),
         )
         for letter in letters
     ]
@@ -224,8 +227,7 @@ def _list(dlq: DeadLetterView, args: argparse.Namespace) -> int:
 def _show(dlq: DeadLetterView, args: argparse.Namespace) -> int:
     letter = dlq.get(args.id)
     if args.json:
-        json.dump(letter.to_dict(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _print_json(letter.to_dict())
         return 0
     fields = [
         ("id", letter.id), ("status", letter.status), ("source", letter.source),
@@ -237,13 +239,13 @@ def _show(dlq: DeadLetterView, args: argparse.Namespace) -> int:
         ("payload", json.dumps(letter.payload) + ("" if letter.payload_exact else "  (inexact: repr of non-JSON values)")),
     ]
     for name, value in fields:
-        print(f"{name + ':':15} {value if value is not None else '-'}")
+        print(f"{name + ':':15} {visible(value) if value is not None else '-'}")
     for action in letter.history:
         why = f" ({action.reason})" if action.reason else ""
-        print(f"{'history:':15} {_when(action.at)} {action.action} by {action.actor}{why}")
+        print(f"{'history:':15} {_when(action.at)} {visible(f'{action.action} by {action.actor}{why}')}")
     if letter.traceback:
         print("traceback:")
-        print(letter.traceback.rstrip())
+        print(visible(letter.traceback.rstrip(), multiline=True))
     return 0
 
 
@@ -254,7 +256,7 @@ def _retry(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
     filters = _parse_filter(args.match)
     count = dlq.count_matching(**{**filters, "status": "dead"})
     if count == 0:
-        print(f"no dead letters match {args.match}")
+        print(f"no dead letters match {visible(args.match)}")
         return 0
     outcome = dlq.retry_matching(actor=args.actor, reason=args.reason, expect=count, **filters)
     return _bulk_outcome(
@@ -268,9 +270,9 @@ def _bulk_outcome(outcome: dict[str, Any]) -> int:
         f"{len(outcome['failed'])} failed again, {len(outcome['skipped'])} skipped"
     )
     for letter_id in outcome["failed"]:
-        print(f"  failed again: {letter_id}")
+        print(f"  failed again: {visible(letter_id)}")
     for letter_id in outcome["skipped"]:
-        print(f"  skipped: {letter_id} (busy, or no retrier: pass --workflows DIR)")
+        print(f"  skipped: {visible(letter_id)} (busy, or no retrier: pass --workflows DIR)")
     return 1 if outcome["failed"] or outcome["skipped"] else 0
 
 
@@ -280,7 +282,7 @@ def _replay(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
 
 def _discard(dlq: DeadLetterQueue, args: argparse.Namespace) -> int:
     letter = dlq.discard(args.id, args.reason, actor=args.actor)
-    print(f"{letter.id}: {letter.status}")
+    print(f"{visible(letter.id)}: {letter.status}")
     return 0
 
 
@@ -290,9 +292,9 @@ def _outcome(letter: DeadLetter) -> int:
 
 def _outcome_line(letter_id: str, status: str, error_type: str, error: str) -> int:
     if status == "resolved":
-        print(f"{letter_id}: resolved")
+        print(f"{visible(letter_id)}: resolved")
         return 0
-    print(f"{letter_id}: failed again ({error_type}: {_short(error, 200)})")
+    print(visible(f"{letter_id}: failed again ({error_type}: {_short(error, 200)})"))
     return 1
 
 
@@ -335,5 +337,9 @@ def _age(ts: float) -> str:
     return f"{seconds}s"
 
 
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json_escaped(json.dumps(value, indent=2)) + "\n")
+
+
 def _error(message: str) -> None:
-    sys.stderr.write(f"flowconsole dlq: error: {message}\n")
+    sys.stderr.write(f"flowconsole dlq: error: {visible(message)}\n")

@@ -20,12 +20,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from console.cli import UsageError
+from console.cli import UsageError, positive_seconds
 from engine import Runtime
 from engine.observe.engine_metrics import attach_engine_metrics, metrics_from_events
 from engine.errors import FlowError
 from engine.observe.metrics import MetricsCollector
 from engine.store import StoreError
+from engine.error_text import error_line
+from engine.visible_text import visible
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="instead, run every workflow of DIR once, headless, and print the metrics of those runs",
     )
     parser.add_argument("--workflow", metavar="NAME", help="with --workflows: run only this workflow")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="with --workflows: give up on a run after S seconds")
+    parser.add_argument("--timeout", type=positive_seconds, default=60.0, metavar="S", help="with --workflows: give up on a run after S seconds")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -57,7 +59,8 @@ def main(args: argparse.Namespace) -> int:
         raise  # an unusable store: one line and exit 1 (console.cli)
     except FlowError as exc:
         raise UsageError(" ".join(str(exc).split())) from exc
-    sys.stdout.write(metrics.to_prometheus())
+    # Label values hold workflow and task names: no control byte may pass.
+    sys.stdout.write(visible(metrics.to_prometheus(), multiline=True))
     return 0 if ok else 1
 
 
@@ -102,7 +105,7 @@ def _from_headless_run(directory: Path, wanted: str | None, timeout: float) -> t
                 engine.run(name, timeout=timeout)
             except Exception as exc:  # noqa: BLE001 - a failed run is a metric, and a line on stderr
                 ok = False
-                sys.stderr.write(f"{name}: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
+                sys.stderr.write(visible(f"{name}: {' '.join(error_line(exc).split())}") + "\n")
     finally:
         engine.stop()
     return runtime.metrics, ok

@@ -10,7 +10,8 @@ line is 2. A store that cannot be used, or that could not save everything
 (a full disk), is one line on stderr and exit code 1 even when the runs
 succeeded. ``--json`` writes every engine event and log record as JSON lines
 (events to stdout, logs to stderr). ``--watch`` keeps the engine running,
-with hot reload and schedules, until interrupted.
+with hot reload and schedules, until interrupted. A first ctrl+c says what is
+still running and waits for it; a second exits at once (`console.cli.run_interrupts`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ from typing import Any
 from engine import Engine, Event
 from engine.host.loader import DEFAULT_CHECK_TIMEOUT
 
+from console.cli.run_interrupts import InFlight, Interrupts
 from console.cli.validate import display_path
+from engine.error_text import error_line
+from engine.visible_text import json_escaped, visible
 
 # Kinds that react to events by themselves: without a start event there is
 # nothing to start by hand.
@@ -46,14 +50,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--watch", action="store_true", help="keep running with hot reload and schedules")
     parser.add_argument("--json", action="store_true", help="events as JSON lines on stdout, logs on stderr")
-    parser.add_argument("--timeout", type=float, default=None, metavar="S", help="give up on a run after S seconds")
+    from console.cli import positive_seconds
+
+    parser.add_argument("--timeout", type=positive_seconds, default=None, metavar="S", help="give up on a run after S seconds")
     parser.add_argument(
         "--library-log-level", metavar="LEVEL", default="WARNING", type=str.upper,
         choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
         help="level of third-party libraries' loggers, such as watchfiles (default WARNING)",
     )
     parser.add_argument(
-        "--check-timeout", type=float, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
+        "--check-timeout", type=positive_seconds, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
         help=f"seconds each file may take to load (default {DEFAULT_CHECK_TIMEOUT:g})",
     )
     from console.cli import add_executor_option, add_retention_options
@@ -66,7 +72,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 class _Output:
-    """Writes events (``--json``) or a human summary; one lock keeps lines whole."""
+    """Writes events (``--json``) or a human summary; one lock keeps lines whole.
+
+    Every string from a workflow is shown with its control characters made
+    visible; a JSON line writes them as ``\\u`` escapes (`json_escaped`).
+    """
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
@@ -84,21 +94,21 @@ class _Output:
             if not self.as_json:
                 message = " ".join(str(event.data["message"]).split())
                 where = display_path(event.data["file"]) + (f":{event.data['line']}" if event.data["line"] else "")
-                self.write(f"{where}: {message}", sys.stderr)
+                self.write(visible(f"{where}: {message}"), sys.stderr)
         if self.as_json:
-            self.write(json.dumps(event.to_dict(), default=repr))
+            self.write(json_escaped(json.dumps(event.to_dict(), default=repr)))
 
     def skipped(self, name: str, reason: str) -> None:
         if self.as_json:
-            self.write(json.dumps({"type": "cli.run_skipped", "data": {"name": name, "reason": reason}}))
+            self.write(json_escaped(json.dumps({"type": "cli.run_skipped", "data": {"name": name, "reason": reason}})))
         else:
-            self.write(f"{name}: skipped - {reason}")
+            self.write(visible(f"{name}: skipped - {reason}"))
 
     def outcome(self, name: str, ok: bool, detail: str) -> None:
         if self.as_json:
-            self.write(json.dumps({"type": "cli.run_finished", "data": {"name": name, "ok": ok, "detail": detail}}))
+            self.write(json_escaped(json.dumps({"type": "cli.run_finished", "data": {"name": name, "ok": ok, "detail": detail}})))
         else:
-            self.write(f"{name}: {'ok' if ok else 'FAILED'}{' - ' + detail if detail else ''}")
+            self.write(visible(f"{name}: {'ok' if ok else 'FAILED'}{' - ' + detail if detail else ''}"))
 
 
 def _targets(engine: Engine, wanted: str | None, out: _Output) -> list[str]:
@@ -128,7 +138,7 @@ def _run_one(engine: Engine, name: str, timeout: float | None, out: _Output) -> 
     try:
         result = engine.run(name, timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, not raised
-        out.outcome(name, False, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+        out.outcome(name, False, " ".join(error_line(exc).split()))
         return False
     out.outcome(name, True, "" if result is None else f"result {_short(result)}")
     return True
@@ -137,14 +147,6 @@ def _run_one(engine: Engine, name: str, timeout: float | None, out: _Output) -> 
 def _short(value: Any, limit: int = 120) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _wait_for_interrupt() -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        continue
 
 
 def main(args: argparse.Namespace) -> int:
@@ -189,6 +191,12 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
 
     observing = observe(args, engine)
     engine.bus.subscribe("*", out.on_event)
+    in_flight = InFlight()
+    engine.bus.subscribe("*", in_flight.on_event)
+    interrupts = Interrupts(in_flight, as_json=args.json, state_dir=args.state_dir)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if threading.current_thread() is threading.main_thread():
+        interrupts.install(watch=args.watch)
     ok = True
     try:
         engine.start()
@@ -200,7 +208,7 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
         if args.workflow is not None and not targets:
             ok = False
         if args.watch:
-            _wait_for_interrupt()
+            interrupts.wait()
     finally:
         engine.stop()
         observing.close()
@@ -208,6 +216,11 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
             from engine.observe.logs import uninstall_handler
 
             uninstall_handler(log_handler)
+        # After an interrupt the handler stays: the interpreter's exit still
+        # waits for abandoned task threads, and a second ctrl+c must cut that.
+        if threading.current_thread() is threading.main_thread() and not interrupts.interrupted:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     failure = engine.store.failure if engine.store is not None else None
     if failure is not None:
         from console.cli import one_line

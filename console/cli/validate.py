@@ -15,13 +15,16 @@ from pathlib import Path
 
 from engine.host.load_check import check_files_in_child
 from engine.host.loader import DEFAULT_CHECK_TIMEOUT, LoadProblem, WorkflowLoadError, discover, read_source
+from engine.visible_text import visible
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``flowconsole validate``."""
+    from console.cli import positive_seconds
+
     parser.add_argument("directory", metavar="DIR", help="directory of workflow files (or one file)")
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
+        "--timeout", type=positive_seconds, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
         help=f"seconds each file may take to load (default {DEFAULT_CHECK_TIMEOUT:g})",
     )
 
@@ -36,10 +39,10 @@ def display_path(file: str) -> str:
 
 
 def one_line(problem: LoadProblem) -> str:
-    """The problem as ``file:line: message`` on one line."""
+    """The problem as ``file:line: message`` on one line, control characters made visible."""
     message = " ".join(problem.message.split())
     where = f"{display_path(problem.file)}:{problem.line}" if problem.line else display_path(problem.file)
-    return f"{where}: {message}"
+    return visible(f"{where}: {message}")
 
 
 def validate(root: Path, timeout: float) -> tuple[list[LoadProblem], int, int]:
@@ -83,13 +86,11 @@ def main(args: argparse.Namespace) -> int:
     root = Path(args.directory)
     if not root.exists():
         raise UsageError(f"{args.directory}: no such file or directory")
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be positive, got {args.timeout:g}")
     problems, files, workflows = validate(root, args.timeout)
     for problem in problems:
         sys.stdout.write(one_line(problem) + "\n")
     if not files and not problems:
-        sys.stdout.write(f"{args.directory}: no workflow files (*.py not starting with '_' or '.')\n")
+        sys.stdout.write(f"{visible(args.directory)}: no workflow files (*.py not starting with '_' or '.')\n")
         return 1
     if problems:
         sys.stderr.write(f"{len(problems)} problem(s) in {files} file(s)\n")

@@ -7,7 +7,7 @@ Design, and which lock guards what:
   reaches, cached) and the per-type counts; ``publish`` reads the current
   tuples without taking any lock.
 * Every event published (not replayed) is counted by type, with a lock-free
-  `engine.tally.Tally` per type (`published_counts`): the built-in metrics'
+  `engine.bus.tally.Tally` per type (`published_counts`): the built-in metrics'
   ``events_total`` reads these instead of handling every event.
 * Delivery is breadth-first per publishing thread: each thread owns a FIFO
   of pending events (thread-local). An event published from inside a handler
@@ -28,7 +28,7 @@ Design, and which lock guards what:
 * The in-memory event store is a bounded deque that publishers append to
   without a lock (a lock taken for every event by every worker of a DAG
   run made them queue on it). Each append is counted by two lock-free
-  `engine.tally.Tally` counts, one before it (``_begun``) and one after
+  `engine.bus.tally.Tally` counts, one before it (``_begun``) and one after
   (``_ended``). A reader of absolute positions (`evicted`, `replay`) reads
   ``_ended``, copies the deque, reads ``_begun``, and retries until the two
   agree: then no append was under way and the copy holds exactly
@@ -53,7 +53,9 @@ from .batch_delivery import FLUSH_MASK, BatchSubscription
 from .errors import SubscriptionError
 from ..errors import FlowError
 from ..events import Event
-from ..tally import Tally
+from .tally import Tally
+from ..local_only import LocalOnly
+from ..error_text import error_message
 
 log = logging.getLogger("engine.bus")
 
@@ -74,20 +76,28 @@ class _ThreadState:
         self.replaying = False
 
 
-class EventBus:
+class EventBus(LocalOnly):
     """Thread-safe publish/subscribe with topic patterns and event sourcing.
 
     Patterns: an exact type (``"task.failed"``), a prefix (``"saga.*"``
     matches ``saga.started`` and ``saga.step.failed``) or everything
     (``"*"``). A handler that raises never stops the others: the failure is
-    published once as ``handler.error``; a ``handler.error`` handler that
-    raises is logged and not re-published.
+    published once as ``handler.error`` (its message made by
+    `engine.error_text.error_message`, which never fails); a
+    ``handler.error`` handler that raises is logged and not re-published. A
+    handler that raises ``SystemExit`` or ``KeyboardInterrupt`` stops the
+    delivery: the exception reaches the publisher and the events that
+    delivery had queued on this thread are dropped (and logged), never left
+    for a later publish.
 
     With ``enable_event_sourcing`` every published event is kept in
     ``event_store``, a deque bounded to ``store_size`` events (the oldest are
     evicted; ``evicted`` counts them). ``replay(from_position)`` redelivers
     stored events, marked ``replay=True``, without storing them again.
     """
+
+    def _local_only_name(self) -> str:
+        return "the event bus"
 
     def __init__(
         self, enable_event_sourcing: bool = False, store_size: int = DEFAULT_STORE_SIZE
@@ -252,8 +262,20 @@ class EventBus:
                 self._flush_batches()
             if state.pending:
                 self._dispatch(state.pending)
+        except BaseException:
+            # SystemExit or KeyboardInterrupt from a handler goes to the
+            # publisher; what the cascade had queued must not wait on this
+            # thread for some later, unrelated publish to deliver it.
+            self._drop_pending(state)
+            raise
         finally:
             state.dispatching = False
+
+    def _drop_pending(self, state: _ThreadState) -> None:
+        dropped = len(state.pending)
+        state.pending.clear()
+        if dropped:
+            log.warning("a handler stopped delivery with an exit or interrupt: %d queued event(s) dropped", dropped)
 
     def _stored_snapshot(self) -> tuple[list[Event], int]:
         """A copy of the stored events, and the absolute position of the first."""
@@ -299,15 +321,17 @@ class EventBus:
 
     def _report_handler_error(self, handler: Handler, event: Event, exc: Exception) -> None:
         name = getattr(handler, "__qualname__", None) or type(handler).__name__
+        # Formatted here, never by logging later: an error's __str__ may raise.
+        message = error_message(exc)
         if event.type == HANDLER_ERROR:
             log.error(
                 "handler %s failed on handler.error event %s: %s: %s",
-                name, event.id, type(exc).__name__, exc,
+                name, event.id, type(exc).__name__, message,
             )
             return
         log.warning(
             "handler %s failed on %s event %s: %s: %s",
-            name, event.type, event.id, type(exc).__name__, exc,
+            name, event.type, event.id, type(exc).__name__, message,
         )
         self.publish(
             Event(
@@ -317,7 +341,7 @@ class EventBus:
                     "event_id": event.id,
                     "event_type": event.type,
                     "error_type": type(exc).__name__,
-                    "error": str(exc),
+                    "error": message,
                 },
                 workflow=event.workflow,
                 run_id=event.run_id,

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from .model import Task, TaskTimeoutError, _current_task
 from ..events import correlated_event
+from ..error_text import error_line
 
 
 class LocalAttempts:
@@ -59,7 +60,7 @@ class LocalAttempts:
             try:
                 result = task.func(**inputs)
             except Exception as exc:  # noqa: BLE001 - the run decides what a failure means
-                span.set_status("error", f"{type(exc).__name__}: {exc}")
+                span.set_status("error", error_line(exc))
                 span.record_exception(exc)
                 return tid, attempt, False, exc, monotonic() - start, span_id
             finally:

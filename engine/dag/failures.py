@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..error_text import error_message
 from .model import (
     CANCELLED,
     FAILED,
@@ -62,7 +63,7 @@ class FailureHandling:
             self._states[tid] = RETRYING
             self._emit("task.retrying", {
                 "task": tid, "attempt": attempt, "delay": delay, "duration": duration,
-                "error_type": type(exc).__name__, "error": str(exc),
+                "error_type": type(exc).__name__, "error": error_message(exc),
             }, span_id)
             # The backoff is a timer, not a sleep: no worker waits for it.
             self._retry_timers[tid] = self._timers.call_later(delay, lambda: self._retry_due(tid))
@@ -77,7 +78,7 @@ class FailureHandling:
                 return
             self._emit("task.fallback", {
                 "task": tid, "attempt": attempt, "error_type": type(exc).__name__,
-                "error": str(exc), "result_preview": preview(value),
+                "error": error_message(exc), "result_preview": preview(value),
             }, span_id)
             self._complete(tid, attempt, value, duration, span_id, fallback=True)
             return

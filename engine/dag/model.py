@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import FlowError
 from ..resilience.retry import RetryPolicy
+from ..error_text import error_message
 
 
 class TaskStatus(Enum):
@@ -77,6 +78,7 @@ class Task:
     retry: RetryPolicy | None = None
     timeout: float | None = None
     fallback: Any = _NO_FALLBACK
+    local: bool = False
 
     @property
     def has_fallback(self) -> bool:
@@ -112,7 +114,7 @@ def error_fields(exc: BaseException) -> dict[str, str]:
     """The ``error_type``, ``error`` and ``traceback`` strings of an event."""
     return {
         "error_type": type(exc).__name__,
-        "error": str(exc),
+        "error": error_message(exc),
         "traceback": "".join(traceback.format_exception(exc)),
     }
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from .model import Task, _current_task
 from ..events import Event
+from ..error_text import error_line
 
 
 class TaskCall:
@@ -138,7 +139,7 @@ class RemoteAttempts:
                 if error is None:
                     value = future.result()
         if error is not None:
-            span.set_status("error", f"{type(error).__name__}: {error}")
+            span.set_status("error", error_line(error))
             span.record_exception(error)
         span.end()
         if error is not None:

@@ -53,6 +53,7 @@ from .settling import Settling
 from ..events import correlated_event
 from ..executors.threads import Executor, ThreadExecutor, TimerHandle, Timers
 from ..observe.tracing import set_run_id
+from ..error_text import error_line
 
 if TYPE_CHECKING:
     from .workflow import DAGWorkflow
@@ -114,6 +115,8 @@ class DAGRun(Settling, FailureHandling, LocalAttempts, RemoteAttempts):
         self._executor: Executor = executor or ThreadExecutor(max_parallel * 2, name=f"dag-{self.name}")
         self._run_soon = getattr(self._executor, "run_soon", None)
         self._remote = bool(getattr(self._executor, "remote", False))
+        # Threads for the ``local`` tasks of a run on a remote executor, made when one is due.
+        self._here: ThreadExecutor | None = None
         self._timers = Timers(self._clock, name=f"dag-timers-{run_id}")
         # Reentrant: a subscriber of an event published under the lock may
         # read the run's snapshots (or cancel it) on the same thread.
@@ -284,23 +287,37 @@ class DAGRun(Settling, FailureHandling, LocalAttempts, RemoteAttempts):
                         self._outcome(item[0].id, item[1], False, exc, 0.0, None)
                 return
             if self._remote:
-                self._submit_remote(batch)
+                here = [item for item in batch if item[0].local]
+                if here:
+                    batch = [item for item in batch if not item[0].local]
+                    self._submit_to(self._local_executor(), here)
+                if batch:
+                    self._submit_remote(batch)
                 return
-            submit = self._executor.submit
-            attempt_fn = self._attempt
-            on_done = self._on_done
-            for task, attempt, inputs in batch:
-                try:
-                    # One callable and no arguments: any Executor, a WorkerPool
-                    # included (its second positional parameter is a priority).
-                    future = submit(partial(self._base_context.copy().run, attempt_fn, task, attempt, inputs))
-                except Exception as exc:  # noqa: BLE001 - a refused submission fails the task
-                    self._outcome(task.id, attempt, False, exc, 0.0, None)
-                    continue
-                future.add_done_callback(lambda f, t=task.id, a=attempt: on_done(f, t, a))
+            self._submit_to(self._executor, batch)
         elif self._finish_now:
             self._finish_now = False
             self._finish()
+
+    def _local_executor(self) -> ThreadExecutor:
+        with self._lock:
+            if self._here is None:
+                self._here = ThreadExecutor(self.max_parallel * 2, name=f"dag-{self.name}-local")
+            return self._here
+
+    def _submit_to(self, executor: Executor, batch: list[tuple[Task, int, dict[str, Any]]]) -> None:
+        submit = executor.submit
+        attempt_fn = self._attempt
+        on_done = self._on_done
+        for task, attempt, inputs in batch:
+            try:
+                # One callable and no arguments: any Executor, a WorkerPool
+                # included (its second positional parameter is a priority).
+                future = submit(partial(self._base_context.copy().run, attempt_fn, task, attempt, inputs))
+            except Exception as exc:  # noqa: BLE001 - a refused submission fails the task
+                self._outcome(task.id, attempt, False, exc, 0.0, None)
+                continue
+            future.add_done_callback(lambda f, t=task.id, a=attempt: on_done(f, t, a))
 
     def _retry_due(self, tid: str) -> None:
         with self._lock:
@@ -350,7 +367,7 @@ class DAGRun(Settling, FailureHandling, LocalAttempts, RemoteAttempts):
         elif self._errors:
             self.status = RunStatus.FAILED
             data["failed"] = list(self._errors)
-            data["errors"] = {tid: f"{type(e).__name__}: {e}" for tid, e in self._errors.items()}
+            data["errors"] = {tid: error_line(e) for tid, e in self._errors.items()}
             self._emit("run.failed", data)
             span.set_status("error", f"{len(self._errors)} task(s) failed")
         else:
@@ -362,6 +379,8 @@ class DAGRun(Settling, FailureHandling, LocalAttempts, RemoteAttempts):
             self._timers.close()
             if self._own_executor:
                 self._executor.shutdown(wait=False)
+            if self._here is not None:
+                self._here.shutdown(wait=False)
             self.workflow._run_finished(self)
         finally:
             self._done.set()

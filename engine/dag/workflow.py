@@ -107,13 +107,16 @@ class DAGWorkflow:
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
         fallback: Any = _NO_FALLBACK,
+        local: bool = False,
     ) -> Task:
         """Add a task; ``func`` gets each dependency's result as a keyword argument.
 
         ``retry`` retries failed attempts (the backoff holds no worker);
         ``timeout`` fails an attempt that runs longer, in seconds; ``fallback``
         is the result used when the task fails for good: a value, or a callable
-        given the error. Refuses duplicate ids, non-callables and functions that
+        given the error. ``local`` keeps the task in this process on a remote
+        executor (Dask): a task that uses the engine's runtime, its bus or a
+        circuit breaker must run where they live. Refuses duplicate ids, non-callables and functions that
         cannot receive their dependencies' results (`DAGValidationError`).
         """
         deps = list(depends_on or [])
@@ -129,7 +132,10 @@ class DAGWorkflow:
             )
         with self._lock:
             check_task(self.name, self.tasks, task_id, func, deps)
-            task = Task(id=task_id, func=func, depends_on=deps, retry=retry, timeout=timeout, fallback=fallback)
+            task = Task(
+                id=task_id, func=func, depends_on=deps, retry=retry, timeout=timeout, fallback=fallback,
+                local=bool(local),
+            )
             tasks = self.tasks
             if self._in_order and not all(dep in tasks for dep in deps):
                 self._in_order = False

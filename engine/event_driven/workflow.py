@@ -74,9 +74,10 @@ class HandlerRegistration:
 class EventDrivenWorkflow:
     """Loosely coupled handlers joined by an event-sourced bus.
 
-    By default the workflow has a bus of its own with event sourcing on, as in
-    the seed. Pass ``bus=`` to share one (the engine's), so its events show up
-    wherever that bus is watched. ``subscriptions`` lists the (pattern,
+    Outside an engine the workflow has a bus of its own with event sourcing
+    on, as in the seed. Where a runtime is current (a workflow file's
+    builder, a run) the workflow listens on that runtime's bus, the engine's,
+    so it gets the engine's events. Pass ``bus=`` to choose one. ``subscriptions`` lists the (pattern,
     handler) pairs subscribed, so a loader can detach them on unload;
     ``handlers`` the registrations behind them. Retries, dead letters and
     their events go to ``runtime`` (the current runtime by default).
@@ -85,10 +86,13 @@ class EventDrivenWorkflow:
     def __init__(
         self, name: str | None = None, bus: EventBus | None = None, *, runtime: Runtime | None = None
     ) -> None:
-        if runtime is None:
-            from ..runtime import current_runtime
+        from ..runtime import context_runtime, current_runtime
 
+        in_engine = context_runtime() is not None
+        if runtime is None:
             runtime = current_runtime()
+        if bus is None and in_engine:
+            bus = runtime.bus
         self.name = name
         self.runtime = runtime
         self.event_bus = bus if bus is not None else EventBus(enable_event_sourcing=True)

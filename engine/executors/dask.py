@@ -157,6 +157,11 @@ class DaskExecutor:
         nthreads = client.nthreads()
         self.max_workers = max(1, sum(nthreads.values()))
         self.in_process = bool(nthreads) and all(str(a).startswith("inproc://") for a in nthreads)
+        # Set while the cluster was last seen without workers: each submission
+        # then asks again, and says so once per piece of work that will wait.
+        self._no_workers = not nthreads
+        if self._no_workers:
+            log.warning("%s", self.stall_reason())
         self._completed = distributed.as_completed(loop=client.loop, with_results=True, raise_errors=False)
         self._cond = threading.Condition(threading.Lock())
         self._pending: dict[str, tuple[Future, Any]] = {}
@@ -214,6 +219,8 @@ class DaskExecutor:
         running there finishes; its result is dropped).
         """
         key = f"{_label(fn)}-{uuid.uuid4().hex}"
+        if self._no_workers:
+            self._warn_if_no_workers(fn)
         if self.in_process:
             call, arg = _call_by_reference, key
         else:
@@ -262,7 +269,25 @@ class DaskExecutor:
         where = "in-process" if self.in_process else "processes"
         return f"DaskExecutor({self.name!r}, workers={self.max_workers}, {where})"
 
+    def stall_reason(self) -> str | None:
+        """``"the Dask cluster at ADDR has no workers ..."`` while it has none, else None."""
+        if self.client.nthreads():
+            return None
+        return (
+            f"the Dask cluster at {self._address()} has no workers: work waits until one joins "
+            "(start one with 'dask worker ADDRESS')"
+        )
+
     # -- internals ------------------------------------------------------------
+
+    def _address(self) -> str:
+        return str(getattr(self.client.scheduler, "address", None) or "?")
+
+    def _warn_if_no_workers(self, fn: Callable[..., Any]) -> None:
+        if self.client.nthreads():
+            self._no_workers = False
+            return
+        log.warning("%s waits: the Dask cluster at %s has no workers", _describe(fn), self._address())
 
     def _pickle(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
         import cloudpickle

@@ -35,6 +35,7 @@ from .model import FSMDefinitionError, MachineDefinition, Route, callable_name
 from .queries import InstanceQueries
 from .trigger_errors import ReentrantTriggerError, TransitionNotFound
 from ..jsonable import NOT_PLAIN, plain_copy
+from ..error_text import error_message
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -231,7 +232,7 @@ class MachineInstance(InstanceQueries):
             stage=stage,
             callback=callable_name(fn),
             error_type=type(exc).__name__,
-            error=str(exc),
+            error=error_message(exc),
             traceback="".join(traceback.format_exception(exc)),
         )
 

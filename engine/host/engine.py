@@ -31,6 +31,7 @@ import logging
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from ..store.owner import OwnerLock, flowconsole_version
 from .triggers import Triggers
 from .watcher import ChangeSource, Watcher
 from .kinds import teardown_obj
+from .run_timeout import RunTimeoutError, stall_reason, unfinished_tasks
 
 log = logging.getLogger("engine.host")
 
@@ -264,9 +266,21 @@ class Engine(WorkflowLoading):
             self._unloaded(gone)
 
     def run(self, name: str, *, timeout: float | None = None, inputs: dict[str, Any] | None = None) -> Any:
-        """Run ``name`` to the end and return its result (raises its error)."""
+        """Run ``name`` to the end and return its result (raises its error).
+
+        With ``timeout``, `RunTimeoutError` after that many seconds names what
+        the run still waits for (the run itself goes on).
+        """
         run_id = self.start_run(name, inputs=inputs)
-        return self.run_record(run_id).future.result(timeout)
+        record = self.run_record(run_id)
+        try:
+            return record.future.result(timeout)
+        except FutureTimeout:
+            if record.future.done():
+                raise  # the run's own error is a TimeoutError: it is the answer
+            raise RunTimeoutError(
+                name, run_id, timeout or 0.0, unfinished_tasks(record.handle), stall_reason(self.task_executor)
+            ) from None
 
     def run_record(self, run_id: str) -> RunRecord:
         """The record of a run started by this engine (recent runs only)."""

@@ -14,8 +14,9 @@ naming the file and line:
    afterwards, so the next version of the file never sees the old one. The
    source is compiled from memory, so no ``__pycache__`` is written into the
    watched directory.
-3. `build_declaration` calls each builder under ``use_runtime(runtime)``
-   (objects it creates report to that runtime's bus), recognises the kind,
+3. `build_declaration` calls each builder under ``building(runtime)``
+   (objects it creates, and threads it starts, report to that runtime's
+   bus: `engine.host.build_scope`), recognises the kind,
    applies the metadata and validates it (`engine.host.kinds`).
 
 Files whose name starts with ``_`` or ``.`` are not workflow files (helpers,
@@ -25,6 +26,8 @@ editor temporaries); neither is anything not ending in ``.py``.
 from __future__ import annotations
 
 import hashlib
+import logging
+
 import sys
 import traceback as tb
 import types
@@ -33,11 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FlowError
-from ..runtime import Runtime, use_runtime
+from ..runtime import Runtime
 from .import_output import capturing
 from .workflow_entries import UnreadableEntryError, entry_path, os_reason, read_entry
+from .build_scope import building, importing
 from .workflow_file import BuildContext, Declaration, WorkflowMetadataError, collecting, stop_collecting
 from .kinds import BuiltWorkflow, WorkflowBuildError, inspect_built, teardown
+
+log = logging.getLogger("engine.loader")
 
 MODULE_PREFIX = "_flowconsole_wf_"
 DEFAULT_CHECK_TIMEOUT = 10.0
@@ -184,7 +190,7 @@ def build_declaration(decl: Declaration, runtime: Runtime) -> BuiltWorkflow:
     """Call the builder of ``decl`` under ``runtime`` and validate the result."""
     name = decl.meta.name
     try:
-        with use_runtime(runtime):
+        with building(runtime):
             retry = decl.meta.retry.policy() if decl.meta.retry else None
             breakers = {
                 spec.name: runtime.breakers.get_or_create(spec.name, **spec.config())
@@ -224,7 +230,14 @@ def load_source(file: str, source: bytes, runtime: Runtime, *, capture_output: b
 
 
 def _load_source(file: str, source: bytes, runtime: Runtime) -> list[BuiltWorkflow]:
-    declarations = import_source(file, source)
+    with importing(file) as thread_lines:
+        declarations = import_source(file, source)
+    for line in thread_lines:
+        log.warning(
+            "%s:%d: a thread started at import runs outside the engine (no runtime is current "
+            "there, so what it publishes reaches no engine): start it in the builder instead",
+            file, line,
+        )
     built: list[BuiltWorkflow] = []
     try:
         for decl in declarations:

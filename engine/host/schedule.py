@@ -22,7 +22,7 @@ import logging
 import threading
 from typing import Callable, Optional
 
-from ..background import BackgroundService
+from .background import BackgroundService
 from ..clock import Clock
 
 log = logging.getLogger("engine.schedule")

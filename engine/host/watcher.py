@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 import watchfiles
 
-from ..background import BackgroundService
+from .background import BackgroundService
 from .loader import is_workflow_file
 from .workflow_entries import entry_path
 

@@ -27,7 +27,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import FlowError
 from ..events import Event
+from ..visible_text import json_escaped, visible
 from .trace_context import _current_run, _current_span
+from ..error_text import error_message
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -130,17 +132,34 @@ def record_dict(record: logging.LogRecord) -> dict[str, Any]:
     if record.exc_info and record.exc_info[1] is not None:
         exc_type, exc, tb = record.exc_info
         entry["error_type"] = exc_type.__name__ if exc_type else type(exc).__name__
-        entry["error"] = str(exc)
+        entry["error"] = error_message(exc)
         entry["traceback"] = "".join(traceback.format_exception(exc_type, exc, tb))
     entry.update(record_fields(record))
     return entry
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats each record as one line of JSON (values JSON cannot hold become strings)."""
+    """Formats each record as one line of JSON (values JSON cannot hold become strings).
+
+    Control, C1 and bidi characters are written as ``\\u`` escapes: the
+    line stays valid JSON and sends no raw control byte to a terminal.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(record_dict(record), default=str, ensure_ascii=False)
+        return json_escaped(json.dumps(record_dict(record), default=str, ensure_ascii=False))
+
+
+class PlainFormatter(logging.Formatter):
+    """The stdlib's text format, with every control character made visible.
+
+    A message or traceback carrying an error or name from a workflow file
+    (``workflow file failed to load: ...``) can hold terminal escapes; they
+    are shown as `engine.visible_text.visible` shows them (ESC as ``␛``),
+    keeping the newlines of a traceback.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record), multiline=True)
 
 
 def install_json_logging(

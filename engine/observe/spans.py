@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import FlowError
 from .trace_context import _current_span
+from ..error_text import error_line, error_message
 
 if TYPE_CHECKING:
     from .tracing import Tracer
@@ -241,7 +242,7 @@ class Span:
         """Add an ``exception`` event with its type, message and traceback."""
         attributes: dict[str, Any] = {
             "exception.type": type(exc).__name__,
-            "exception.message": str(exc),
+            "exception.message": error_message(exc),
             "exception.stacktrace": "".join(
                 traceback.format_exception(type(exc), exc, exc.__traceback__)
             ),
@@ -296,8 +297,8 @@ class Span:
             _current_span.reset(token)
         if exc is not None and isinstance(exc, Exception):
             self.status = "error"
-            self.status_message = f"{type(exc).__name__}: {exc}"
-            self.attributes["error"] = str(exc)
+            self.status_message = error_line(exc)
+            self.attributes["error"] = error_message(exc)
             self.record_exception(exc, escaped=True)
         if self._ended:
             return

@@ -43,7 +43,7 @@ from ..clock import SystemClock
 from ..events import correlated_event
 from .span_data import SpanFinished
 from .spans import _NONE, Link, Span, SpanEvent, TracingError
-from ..tally import Tally
+from ..bus.tally import Tally
 from .trace_context import (
     _current_run,
     _current_span,

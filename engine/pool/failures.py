@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import FlowError
 from ..executors.threads import ExecutorShutdownError
+from ..error_text import error_message
 
 if TYPE_CHECKING:
     from .worker_pool import _Item
@@ -53,7 +54,7 @@ class PoolFailures:
             item.first_failure = self.runtime.clock.time()
         policy = item.retry
         data = {"unit": item.unit, "attempt": item.attempt, "worker": worker,
-                "error_type": type(exc).__name__, "error": str(exc)}
+                "error_type": type(exc).__name__, "error": error_message(exc)}
         if policy is not None and policy.should_retry(exc, item.attempt):
             delay = policy.delay(item.attempt)
             with self._cond:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..events import Event
+from ..error_text import error_message
 
 
 class _NoFallback:
@@ -57,7 +58,7 @@ def use_fallback(
                 "unit": unit,
                 "reason": reason,
                 "error_type": type(error).__name__,
-                "error": str(error),
+                "error": error_message(error),
             },
             workflow=workflow,
             run_id=run_id,

@@ -29,6 +29,7 @@ from typing import Any, Callable, Literal, TypeVar
 from ..clock import Clock
 from ..errors import FlowError
 from ..events import Event
+from ..error_text import error_message
 
 T = TypeVar("T")
 Jitter = Literal["full", "equal", "none"]
@@ -202,7 +203,7 @@ class RetryPolicy:
                             "attempt": attempt,
                             "delay": delay,
                             "error_type": type(exc).__name__,
-                            "error": str(exc),
+                            "error": error_message(exc),
                         },
                         workflow=workflow,
                         run_id=run_id,
@@ -222,7 +223,7 @@ def _gave_up_event(
             "attempts": attempts,
             "reason": "exhausted" if policy.is_retryable(exc) else "not_retryable",
             "error_type": type(exc).__name__,
-            "error": str(exc),
+            "error": error_message(exc),
         },
         workflow=workflow,
         run_id=run_id,

@@ -38,6 +38,7 @@ from ..jsonable import plain_or_none
 from ..resilience.retry import RetryPolicy
 from .model import SagaStatus
 from ..observe.tracing import run_scope
+from ..error_text import error_line, error_message
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -183,8 +184,8 @@ class SagaChoreography:
                 result = handler(event)
         except Exception as exc:
             self._emit("saga.step.failed", cid, SagaStatus.RUNNING, step=step,
-                       error_type=type(exc).__name__, error=str(exc))
-            self._begin_compensation(cid, step, f"{type(exc).__name__}: {exc}")
+                       error_type=type(exc).__name__, error=error_message(exc))
+            self._begin_compensation(cid, step, error_line(exc))
             return
         with self._lock:
             instance.completed.append((step, {**event.data, "result": plain_or_none(result)}))
@@ -288,7 +289,7 @@ class SagaChoreography:
                     instance.failed_compensations.append(step)
             self._emit("saga.compensation.failed", cid, instance.status, step=step,
                        attempts=attempts, letter_id=letter.id,
-                       error_type=type(exc).__name__, error=str(exc))
+                       error_type=type(exc).__name__, error=error_message(exc))
         else:
             with self._lock:
                 instance.compensated.append(step)

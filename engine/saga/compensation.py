@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ..error_text import error_message
 from ..resilience.dlq.queue import DeadLetterBusyError, DeadLetterNotFound, DeadLetterStateError
 from ..jsonable import plain_or_none
 from ..resilience.retry import RetryPolicy
@@ -109,7 +110,7 @@ class CompensationMixin:
             if park:
                 letter_id = self._park(run, step, exc, attempts, span, first_failure).id
             run.outcomes[step.name] = CompensationOutcome(
-                step.name, "failed", attempts, type(exc).__name__, str(exc), letter_id
+                step.name, "failed", attempts, type(exc).__name__, error_message(exc), letter_id
             )
             self._emit("saga.compensation.failed", run, step=step.name, attempts=attempts,
                        letter_id=letter_id, actor=actor, duration=clock.monotonic() - began,

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from ..errors import FlowError
 from ..jsonable import plain_or_none
+from ..error_text import error_line, error_message
 
 
 class SagaStatus(Enum):
@@ -108,7 +109,7 @@ class SagaError(FlowError):
         status: SagaStatus,
     ) -> None:
         where = f"at step {failed_step!r}" if failed_step else "before resuming"
-        cause = f": {type(error).__name__}: {error}" if error is not None else ""
+        cause = f": {error_line(error)}" if error is not None else ""
         undone = "; ".join(str(c) for c in compensations) or "nothing to compensate"
         super().__init__(
             f"Saga '{saga}' failed {where}{cause}; {undone}; status {status.value}"
@@ -125,7 +126,7 @@ def error_fields(exc: BaseException) -> dict[str, Any]:
     """An error as event data: ``error_type``, ``error``, ``traceback`` strings."""
     return {
         "error_type": type(exc).__name__,
-        "error": str(exc),
+        "error": error_message(exc),
         "traceback": "".join(traceback.format_exception(exc)),
     }
 

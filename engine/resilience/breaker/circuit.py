@@ -63,6 +63,7 @@ from ...clock import Clock, SystemClock
 from ...events import Event
 from ..fallback import NO_FALLBACK, use_fallback
 from ...observe.tracing import current_span
+from ...local_only import LocalOnly
 
 if TYPE_CHECKING:
     from ...runtime import Runtime
@@ -73,13 +74,19 @@ _names = itertools.count(1)
 _CLOSED, _OPEN, _HALF_OPEN = CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN
 
 
-class CircuitBreaker(BreakerTransitions, BreakerOverrides):
+class CircuitBreaker(LocalOnly, BreakerTransitions, BreakerOverrides):
     """One breaker guarding one downstream service.
+
+    It lives in the engine's process: sending it to a remote worker raises
+    `engine.local_only.LocalOnlyError`, which says what to do instead.
 
     Thread safety: ``_lock`` guards the state, the override, the counts that
     decide transitions, the sliding window and ``stats``. The protected
     function, fallbacks and event publishing run outside it.
     """
+
+    def _local_only_name(self) -> str:
+        return f"circuit breaker {self.name!r}"
 
     def __init__(
         self,

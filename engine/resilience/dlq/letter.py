@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ...errors import FlowError
+from ...error_text import error_message
 
 Status = Literal["dead", "retrying", "resolved", "discarded"]
 STATUSES: tuple[str, ...] = ("dead", "retrying", "resolved", "discarded")
@@ -179,7 +180,7 @@ class DeadLetter:
         """Rebuild a letter from `to_dict` output (as a store reads it back).
 
         A letter stored before the engine's classes reported ``engine`` as
-        their module (``engine.dag_model.AttemptsExhaustedError``) comes back
+        their module (``engine.dag.model.AttemptsExhaustedError``) comes back
         with the stable name and fingerprint, so it groups with new ones.
         """
         values = dict(data)
@@ -271,7 +272,7 @@ def strict_json_value(letter_id: str, value: Any) -> Any:
     try:
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as exc:
-        raise DeadLetterPayloadError(letter_id, str(exc)) from exc
+        raise DeadLetterPayloadError(letter_id, error_message(exc)) from exc
 
 
 def describe_error(error: BaseException | str) -> tuple[str, str, str, str]:
@@ -285,7 +286,7 @@ def describe_error(error: BaseException | str) -> tuple[str, str, str, str]:
     frames = _traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
     location = f"{frames[-1].filename}:{frames[-1].name}" if frames else "<unknown>"
     text = "".join(_traceback.format_exception(error)) if frames else ""
-    return error_type, str(error), text, location
+    return error_type, error_message(error), text, location
 
 
 # A frame in the engine's own code: ``.../engine/dag/run.py:_exhausted``.
