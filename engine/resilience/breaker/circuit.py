@@ -49,6 +49,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from .config import (
+    BreakerOverride,
     SETTINGS,
     BreakerConfigError,
     CircuitOpenError,
@@ -125,7 +126,7 @@ class CircuitBreaker(BreakerTransitions, BreakerOverrides):
         self.stats = BreakerStats()
         self.last_failure_time: float | None = None
         self._state = _CLOSED
-        self._override: str | None = None
+        self._override: BreakerOverride | None = None
         self._generation = 0
         self._consecutive = 0
         self._opened_at = 0.0
@@ -167,7 +168,7 @@ class CircuitBreaker(BreakerTransitions, BreakerOverrides):
     def state(self) -> CircuitState:
         """The current state; an OPEN breaker whose timeout passed reads HALF_OPEN."""
         with self._lock:
-            if self._override == "forced_open":
+            if self._override is BreakerOverride.FORCED_OPEN:
                 return _OPEN
             if self._override is not None:
                 return _CLOSED
@@ -182,8 +183,8 @@ class CircuitBreaker(BreakerTransitions, BreakerOverrides):
         return self._consecutive
 
     @property
-    def override(self) -> str | None:
-        """The operator override in force: ``forced_open``, ``forced_closed``, ``disabled`` or None."""
+    def override(self) -> BreakerOverride | None:
+        """The operator override in force (a `BreakerOverride`), or None."""
         return self._override
 
     # -- calling -------------------------------------------------------
@@ -269,9 +270,9 @@ class CircuitBreaker(BreakerTransitions, BreakerOverrides):
 
     def _admit_locked(self) -> tuple[int, bool, list[Event] | None, CircuitOpenError | None]:
         override = self._override
-        if override == "disabled":
+        if override is BreakerOverride.DISABLED:
             return -1, False, None, None
-        if override == "forced_closed":
+        if override is BreakerOverride.FORCED_CLOSED:
             return self._generation, False, None, None
         now = self.clock.monotonic()
         if override == "forced_open":
@@ -337,7 +338,7 @@ class CircuitBreaker(BreakerTransitions, BreakerOverrides):
             now = self.clock.monotonic()
             failure_rate, slow_rate = self._window.rates()
             retry_after = None
-            if self._override == "forced_open":
+            if self._override is BreakerOverride.FORCED_OPEN:
                 retry_after = None
             elif self._state is _OPEN:
                 retry_after = max(0.0, self.timeout - (now - self._opened_at))

@@ -6,7 +6,7 @@ others) and names the breaker and the field in its error.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from ...errors import FlowError
@@ -16,6 +16,14 @@ class CircuitState(Enum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
+
+
+class BreakerOverride(StrEnum):
+    """An operator's override of a breaker's own state (`CircuitBreaker.override`)."""
+
+    FORCED_OPEN = "forced_open"
+    FORCED_CLOSED = "forced_closed"
+    DISABLED = "disabled"
 
 
 class CircuitOpenError(FlowError):

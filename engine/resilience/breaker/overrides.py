@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
-from .config import CircuitState
+from .config import BreakerOverride, CircuitState
 from .stats import OutcomeWindow
 from ...events import Event
 
@@ -29,7 +29,7 @@ class BreakerOverrides:
     # Provided by CircuitBreaker.
     runtime: Runtime
     _lock: threading.Lock
-    _override: str | None
+    _override: BreakerOverride | None
     _state: CircuitState
     _generation: int
     _consecutive: int
@@ -40,21 +40,21 @@ class BreakerOverrides:
 
     def force_open(self, *, actor: str = "operator", reason: str | None = None) -> None:
         """Reject every call until `reset` (or another override)."""
-        self._set_override("forced_open", "force_open", actor, reason)
+        self._set_override(BreakerOverride.FORCED_OPEN, "force_open", actor, reason)
 
     def force_closed(self, *, actor: str = "operator", reason: str | None = None) -> None:
         """Admit every call, still counting outcomes, until `reset`."""
-        self._set_override("forced_closed", "force_closed", actor, reason)
+        self._set_override(BreakerOverride.FORCED_CLOSED, "force_closed", actor, reason)
 
     def disable(self, *, actor: str = "operator", reason: str | None = None) -> None:
         """Make the breaker a plain pass-through (no counting, no state) until `reset`."""
-        self._set_override("disabled", "disable", actor, reason)
+        self._set_override(BreakerOverride.DISABLED, "disable", actor, reason)
 
     def reset(self, *, actor: str = "operator", reason: str | None = None) -> None:
         """Drop any override and start CLOSED with empty counts (lifetime counters stay)."""
         self._set_override(None, "reset", actor, reason)
 
-    def _set_override(self, override: str | None, action: str, actor: str, reason: str | None) -> None:
+    def _set_override(self, override: BreakerOverride | None, action: str, actor: str, reason: str | None) -> None:
         with self._lock:
             self._override = override
             if override is None:
@@ -65,10 +65,10 @@ class BreakerOverrides:
                 self._clear_window_locked()
             self._generation += 1
             state = self._state.value if override is None else (
-                "open" if override == "forced_open" else "closed"
+                "open" if override is BreakerOverride.FORCED_OPEN else "closed"
             )
             event = self._event(
                 "breaker.forced",
-                {"action": action, "actor": actor, "reason": reason, "override": override, "state": state},
+                {"action": action, "actor": actor, "reason": reason, "override": override.value if override else None, "state": state},
             )
         self.runtime.bus.publish(event)
