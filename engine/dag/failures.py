@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..resilience.fallback import resolve_fallback
 from .model import (
     CANCELLED,
     FAILED,
@@ -65,9 +66,8 @@ class FailureHandling:
             self._retry_timers[tid] = self._timers.call_later(delay, lambda: self._retry_due(tid))
             return
         if task.has_fallback:
-            fallback = task.fallback
             try:
-                value = fallback(exc) if callable(fallback) else fallback
+                value = resolve_fallback(task.fallback, exc)
             except Exception as fallback_exc:  # noqa: BLE001 - a failing fallback fails the task
                 fallback_exc.__cause__ = exc
                 self._fail(tid, fallback_exc, attempt, span_id, duration)

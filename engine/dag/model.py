@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Any, Callable, Mapping
 
 from ..errors import FlowError
+from ..resilience.fallback import NO_FALLBACK
 from ..resilience.retry import RetryPolicy
 
 
@@ -56,9 +57,6 @@ FINISHED_STATES = frozenset(
     }
 )
 
-_NO_FALLBACK: Any = object()
-
-
 @dataclass(slots=True)
 class Task:
     """One task of a DAG: its function, dependencies and failure handling.
@@ -76,11 +74,11 @@ class Task:
     error: BaseException | None = None
     retry: RetryPolicy | None = None
     timeout: float | None = None
-    fallback: Any = _NO_FALLBACK
+    fallback: Any = NO_FALLBACK
 
     @property
     def has_fallback(self) -> bool:
-        return self.fallback is not _NO_FALLBACK
+        return self.fallback is not NO_FALLBACK
 
     @property
     def attempt_timeout(self) -> float | None:

@@ -25,7 +25,6 @@ from collections import OrderedDict, defaultdict, deque
 from typing import Any, Callable, Mapping
 
 from .model import (
-    _NO_FALLBACK,
     AttemptsExhaustedError,
     DAGCycleError,
     DAGValidationError,
@@ -48,6 +47,7 @@ from .model import (
 from .retry import register_retrier, remember_failed, retry_task_letter
 from .run import DAGRun, RunStatus
 from ..executors.threads import Executor, current_executor
+from ..resilience.fallback import NO_FALLBACK
 from ..resilience.retry import RetryPolicy
 from ..runtime import Runtime, current_runtime
 
@@ -106,7 +106,7 @@ class DAGWorkflow:
         *,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
-        fallback: Any = _NO_FALLBACK,
+        fallback: Any = NO_FALLBACK,
     ) -> Task:
         """Add a task; ``func`` gets each dependency's result as a keyword argument.
 
