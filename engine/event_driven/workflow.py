@@ -31,6 +31,7 @@ from ..bus.event_bus import EventBus, Handler
 from ..errors import FlowError
 from ..events import Event
 from ..resilience.retry import RetryPolicy
+from .errors import HandlerNotFound
 
 if TYPE_CHECKING:
     from ..resilience.dlq.letter import DeadLetter
@@ -39,20 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("engine.event_driven")
 
 HANDLER_SOURCE = "handler"
-
-
-class HandlerNotFound(FlowError, LookupError):
-    """No loaded event-driven workflow has the handler a dead letter names."""
-
-    def __init__(self, letter_id: str, workflow: str | None, handler: str, event_type: str) -> None:
-        super().__init__(
-            f"dead letter {letter_id!r}: no handler {handler!r} for {event_type!r} events "
-            f"in workflow {workflow!r} is loaded"
-        )
-        self.letter_id = letter_id
-        self.workflow = workflow
-        self.handler = handler
-        self.event_type = event_type
 
 
 @dataclass(frozen=True, slots=True)

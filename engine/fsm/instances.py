@@ -14,7 +14,7 @@ and ``time``: ``fsm.instance_created``, ``fsm.transitioned``,
 ``fsm.action_failed``, ``fsm.reset``, ``fsm.instance_restored``.
 
 Elsewhere, and importable from here as well: the errors ``trigger`` raises
-(`TransitionNotFound`, `ReentrantTriggerError`) in `engine.fsm.trigger_errors`,
+(`TransitionNotFound`, `ReentrantTriggerError`) in `engine.fsm.errors`,
 `TransitionRecord` and the rebuilding of a restored history in
 `engine.fsm.history`, and the questions that change nothing
 (``can_trigger``, ``get_available_events``, ``blocked_by``, ``why_not``) in
@@ -33,7 +33,7 @@ from ..events import correlated_event
 from .history import TransitionRecord, rebuild_history
 from .model import FSMDefinitionError, MachineDefinition, Route, callable_name
 from .queries import InstanceQueries
-from .trigger_errors import ReentrantTriggerError, TransitionNotFound
+from .errors import ReentrantTriggerError, TransitionNotFound
 from ..jsonable import NOT_PLAIN, plain_copy
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .model import MachineDefinition
-from .trigger_errors import TransitionNotFound
+from .errors import TransitionNotFound
 
 
 class InstanceQueries:

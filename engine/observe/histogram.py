@@ -27,17 +27,13 @@ from itertools import accumulate, repeat
 from operator import truediv
 from typing import Any, Iterator
 
-from ..errors import FlowError
+from .errors import HistogramError
 
 DEFAULT_RELATIVE_ACCURACY = 0.01
 DEFAULT_MAX_BUCKETS = 2048
 # Values smaller than this are counted as zero: their logarithms would make
 # bucket indexes of no use to anybody measuring durations or sizes.
 MIN_INDEXABLE = 1e-12
-
-
-class HistogramError(FlowError, ValueError):
-    """A histogram was configured or fed with values it cannot take."""
 
 
 _FLOATS = {float}

@@ -25,9 +25,9 @@ import threading
 import traceback
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import FlowError
 from ..events import Event
 from .trace_context import _current_run, _current_span
+from .errors import LogLevelError
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -39,16 +39,6 @@ DEFAULT_LOGGER = "flowconsole.workflow"
 _STANDARD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__
 ) | {"message", "asctime", "fields", "run_id", "trace_id", "span_id", "workflow"}
-
-
-class LogLevelError(FlowError, ValueError):
-    """A log call named a level that does not exist."""
-
-    def __init__(self, level: Any) -> None:
-        super().__init__(
-            f"unknown log level {level!r}: use DEBUG, INFO, WARNING, ERROR, CRITICAL or an int"
-        )
-        self.level = level
 
 
 def level_number(level: str | int) -> int:

@@ -27,8 +27,8 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ..errors import FlowError
 from .histogram import DEFAULT_RELATIVE_ACCURACY, Histogram
+from .errors import MetricError
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -38,14 +38,6 @@ _log = logging.getLogger("engine.metrics")
 LabelKey = tuple[tuple[str, str], ...]
 SeriesKey = tuple[str, LabelKey]
 _NO_LABELS: LabelKey = ()
-
-
-class MetricError(FlowError, ValueError):
-    """A metric was used with a bad name, value or label, or as two kinds at once."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"metric {name!r}: {reason}")
-        self.name = name
 
 
 def _label_key(name: str, labels: Mapping[str, Any] | None) -> LabelKey:

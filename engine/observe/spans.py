@@ -13,8 +13,8 @@ import traceback
 from time import time as _wall
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..errors import FlowError
 from .trace_context import _current_span
+from .errors import TracingError
 
 if TYPE_CHECKING:
     from .tracing import Tracer
@@ -25,10 +25,6 @@ _PRIMITIVE_TYPES = frozenset(_PRIMITIVES)
 # span would be one more object for the garbage collector to track, and
 # finished spans are kept by the thousand.
 _NONE: tuple = ()
-
-
-class TracingError(FlowError, ValueError):
-    """A span was asked for with an invalid kind, link, status or buffer size."""
 
 
 def _json_value(value: Any) -> Any:

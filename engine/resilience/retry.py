@@ -27,30 +27,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, TypeVar
 
 from ..clock import Clock
-from ..errors import FlowError
 from ..events import Event
+from .errors import AttemptTimeoutError, RetryPolicyError
 
 T = TypeVar("T")
 Jitter = Literal["full", "equal", "none"]
-
-
-class RetryPolicyError(FlowError, ValueError):
-    """A retry policy was given values that cannot work."""
-
-    def __init__(self, field: str, value: Any, reason: str) -> None:
-        super().__init__(f"RetryPolicy.{field}={value!r}: {reason}")
-        self.field = field
-        self.value = value
-
-
-class AttemptTimeoutError(FlowError, TimeoutError):
-    """One attempt of a unit of work ran longer than its policy's timeout."""
-
-    def __init__(self, unit: str, timeout: float, attempt: int) -> None:
-        super().__init__(f"{unit}: attempt {attempt} timed out after {timeout:g}s")
-        self.unit = unit
-        self.timeout = timeout
-        self.attempt = attempt
 
 
 def backoff_delay(

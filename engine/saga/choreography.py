@@ -32,22 +32,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..bus.event_bus import EventBus
-from ..errors import FlowError
 from ..events import Event
 from ..jsonable import plain_or_none
 from ..resilience.retry import RetryPolicy
 from .model import SagaStatus
 from ..observe.tracing import run_scope
+from .errors import ChoreographyError
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
 Handler = Callable[[Event], Any]
 COMPENSATE_SUFFIX = ".compensate"
-
-
-class ChoreographyError(FlowError, ValueError):
-    """A choreography was given an event or a registration that cannot work."""
 
 
 @dataclass

@@ -9,7 +9,8 @@ from __future__ import annotations
 from enum import Enum, StrEnum
 from typing import Any
 
-from ...errors import FlowError
+from .errors import BreakerConfigError
+from .errors import CircuitOpenError  # noqa: F401 - moved to errors.py; importable here too
 
 
 class CircuitState(Enum):
@@ -24,27 +25,6 @@ class BreakerOverride(StrEnum):
     FORCED_OPEN = "forced_open"
     FORCED_CLOSED = "forced_closed"
     DISABLED = "disabled"
-
-
-class CircuitOpenError(FlowError):
-    """A call was rejected because its circuit breaker is open."""
-
-    def __init__(self, breaker: str, retry_after: float | None, state: CircuitState) -> None:
-        when = "until an operator resets it" if retry_after is None else f"retry after {retry_after:.3g}s"
-        super().__init__(f"Circuit breaker {breaker!r} is OPEN; {when}")
-        self.breaker = breaker
-        self.retry_after = retry_after
-        self.state = state
-
-
-class BreakerConfigError(FlowError, ValueError):
-    """A circuit breaker was given a setting that cannot work."""
-
-    def __init__(self, breaker: str, field: str, value: Any, reason: str) -> None:
-        super().__init__(f"circuit breaker {breaker!r}: {field}={value!r} {reason}")
-        self.breaker = breaker
-        self.field = field
-        self.value = value
 
 
 SETTINGS = (
