@@ -5,7 +5,7 @@ A `Runtime` bundles the event bus, the clock and the services built on them
 one explicitly (``runtime=``) or use the *current* runtime, held in a
 `contextvars.ContextVar`: the loader sets it while a workflow file builds its
 workflows, so objects created there report to that engine's bus; code that
-never sets one shares a process default, which is what the seed's examples
+never sets one shares a process default, which is what the basic API's examples
 get.
 
 ``_lock`` guards the lazy construction of the services, so two threads asking

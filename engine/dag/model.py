@@ -63,7 +63,7 @@ class Task:
     """One task of a DAG: its function, dependencies and failure handling.
 
     ``status``, ``result`` and ``error`` show the most recent finished run of
-    the workflow (the seed reads them); a run keeps its own states and never
+    the workflow (the basic API reads them); a run keeps its own states and never
     reads these.
     """
 

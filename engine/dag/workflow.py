@@ -1,6 +1,6 @@
 """DAG workflows: tasks with dependencies, run in parallel on worker threads.
 
-The seed's API works as its example shows (``add_task``, ``validate``,
+The basic API works as the README's example shows (``add_task``, ``validate``,
 ``topological_sort``, ``get_ready_tasks``, ``execute``); a task's function
 receives its dependencies' results as keyword arguments named after them.
 Added: a run handle (`DAGWorkflow.start` returns a `DAGRun`), retries whose
@@ -96,7 +96,7 @@ class DAGWorkflow:
         self._recent: OrderedDict[str, DAGRun] = OrderedDict()
         register_retrier(self.runtime)
 
-    # -- the definition (the seed's API) -------------------------------------
+    # -- the definition (the basic API) -------------------------------------
 
     def add_task(
         self,
@@ -307,7 +307,7 @@ class DAGWorkflow:
         return found
 
     def _run_finished(self, run: DAGRun) -> None:
-        """Record a finished run; the Task objects show it (the seed reads them)."""
+        """Record a finished run; the Task objects show it (the basic API reads them)."""
         states, results, errors = run._states, run._results, run._errors
         with self._lock:
             self._active.pop(run.run_id, None)

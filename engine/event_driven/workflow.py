@@ -1,6 +1,6 @@
 """Event-driven workflows: handlers that react to events and emit more.
 
-The seed's `EventDrivenWorkflow` API: ``on_event`` registers a handler,
+The basic `EventDrivenWorkflow` API: ``on_event`` registers a handler,
 ``emit`` publishes, ``state`` is a dict the handlers share, and
 ``event_bus`` is an event-sourced bus that can be replayed. Cascades are
 delivered breadth-first by the bus, so a long chain of handlers that emit
@@ -60,7 +60,7 @@ class EventDrivenWorkflow:
     """Loosely coupled handlers joined by an event-sourced bus.
 
     By default the workflow has a bus of its own with event sourcing on, as in
-    the seed. Pass ``bus=`` to share one (the engine's), so its events show up
+    the basic API. Pass ``bus=`` to share one (the engine's), so its events show up
     wherever that bus is watched. ``subscriptions`` lists the (pattern,
     handler) pairs subscribed, so a loader can detach them on unload;
     ``handlers`` the registrations behind them. Retries, dead letters and

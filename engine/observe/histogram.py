@@ -53,7 +53,7 @@ def _finite(value: float) -> float:
 class Histogram:
     """Count, sum, min, max and quantiles of a stream of numbers.
 
-    ``len(h)`` is the number of values recorded, so the seed's use of a list
+    ``len(h)`` is the number of values recorded, so the basic API's use of a list
     (``len(metrics["histograms"][name])``) keeps working.
     """
 

@@ -1,6 +1,6 @@
 """Metrics: counters, gauges and histograms, with optional labels.
 
-The seed's API works: ``MetricsCollector()``, ``increment(name, value=1)``,
+The basic API works: ``MetricsCollector()``, ``increment(name, value=1)``,
 ``gauge(name, value)``, ``histogram(name, value)`` and the ``metrics`` dict
 with ``counters``, ``gauges`` and ``histograms``. Added:
 
@@ -122,7 +122,7 @@ class MetricsCollector:
     Made with a ``runtime`` (as ``runtime.metrics`` is), the collector also
     derives the engine's built-in metrics from that runtime's bus (see
     `engine.observe.engine_metrics`) unless ``engine_metrics=False``. Made without
-    one, as in the seed, it holds only what it is told.
+    one, as in the basic API, it holds only what it is told.
     """
 
     def __init__(
@@ -183,7 +183,7 @@ class MetricsCollector:
         """The `Histogram` of one series."""
         return self._series(self._histograms, "histogram", name, labels)
 
-    # -- the seed's API ---------------------------------------------------
+    # -- the basic API ---------------------------------------------------
 
     def increment(self, name: str, value: float = 1, labels: Mapping[str, Any] | None = None) -> None:
         """Add ``value`` (>= 0) to a counter."""

@@ -167,10 +167,10 @@ class Span:
         self._ended = False
         self._token: contextvars.Token | None = None
 
-    # -- the seed's API ---------------------------------------------------
+    # -- the basic API ---------------------------------------------------
 
     def finish(self) -> None:
-        """Stop the clock (the seed's name); `end` also publishes the span."""
+        """Stop the clock (the basic API's name); `end` also publishes the span."""
         if self.end_time is not None:
             return
         tracer = self._tracer

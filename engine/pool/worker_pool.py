@@ -1,8 +1,8 @@
 """A worker pool with priorities, work stealing, backpressure and futures.
 
-The seed's API works: ``WorkerPool(num_workers)``, ``start()``,
+The basic API works: ``WorkerPool(num_workers)``, ``start()``,
 ``submit(func, priority=0, *args, **kwargs)``, ``wait()``, ``results``.
-Fixed and added: a task that raises never hangs ``wait()`` (its exception is
+Beyond the basic API: a task that raises never hangs ``wait()`` (its exception is
 kept on the `Future` that ``submit`` returns and published as
 ``pool.task.failed``); ``shutdown(wait=True, cancel_pending=False)`` and use as
 a context manager leave no thread behind; an optional ``capacity`` makes

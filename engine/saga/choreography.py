@@ -63,7 +63,7 @@ class ChoreographyInstance:
 class SagaChoreography:
     """A saga whose steps are event handlers of independent services.
 
-    ``on_event(event_type, handler, compensate)`` is the seed's call;
+    ``on_event(event_type, handler, compensate)`` is the basic API's call;
     ``event_handlers`` its table. ``emit`` publishes an event of the saga.
     """
 

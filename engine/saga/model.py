@@ -97,7 +97,7 @@ class SagaStep:
 
     Either may take the saga context (a dict of the results of the steps
     completed so far, by step name). ``result`` and ``executed`` describe the
-    most recent run, as in the seed; a run's own record is its `SagaRun`.
+    most recent run, as in the basic API; a run's own record is its `SagaRun`.
     """
 
     name: str

@@ -1,4 +1,4 @@
-"""Sagas: the seed's `SagaOrchestrator`, made correct and operable.
+"""Sagas: `SagaOrchestrator`, with compensation an operator can see and drive.
 
 ``add_step(name, forward, compensate)`` then ``execute()`` runs the steps in
 order and returns ``{step: result}``. When a step fails, the completed steps
@@ -16,7 +16,7 @@ can retry a stuck run's failed compensations or mark it compensated with a
 reason; recovery resumes a run with `SagaOrchestrator.resume`. The
 compensation half lives in `engine.saga.compensation`.
 
-Thread safety: ``_lock`` guards ``_runs`` and the seed's latest-run views
+Thread safety: ``_lock`` guards ``_runs`` and the basic API's latest-run views
 (``status``, ``executed_steps``, each step's ``result``/``executed``). A run
 is changed by the thread executing it; settling a stuck run is serialised by
 the runtime's `SagaBook` lock. Several runs may execute at once.
@@ -72,7 +72,7 @@ class SagaOrchestrator(CompensationMixin):
     ``compensation_retry`` is the policy each compensation runs under
     (default: 3 attempts). ``runs()`` lists recent runs (at most
     ``max_runs``, never dropping one stuck in ``COMPENSATION_FAILED``);
-    ``status`` and ``executed_steps`` describe the latest run, as in the seed.
+    ``status`` and ``executed_steps`` describe the latest run, as in the basic API.
     """
 
     def __init__(
@@ -323,7 +323,7 @@ class SagaOrchestrator(CompensationMixin):
                 self.status = status
 
     def _is_latest(self, run: SagaRun) -> bool:
-        """Whether ``run`` is the newest run (the one the seed's views show); hold ``_lock``."""
+        """Whether ``run`` is the newest run (the one the basic API's views show); hold ``_lock``."""
         return bool(self._runs) and self._runs.get(next(reversed(self._runs))) is run
 
     # -- events ------------------------------------------------------------

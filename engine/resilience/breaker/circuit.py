@@ -1,8 +1,7 @@
 """Circuit breakers: stop calling a failing downstream, then probe it carefully.
 
-The seed's API works: ``CircuitBreaker(failure_threshold, timeout)``,
-``call(func, *args, **kwargs)``, ``state`` and `CircuitState`. Fixed and
-added:
+The basic API works: ``CircuitBreaker(failure_threshold, timeout)``,
+``call(func, *args, **kwargs)``, ``state`` and `CircuitState`. Beyond it:
 
 * State changes are atomic under ``_lock``; the protected call runs outside
   it. A CLOSED breaker admits without taking the lock, so a healthy call
@@ -31,9 +30,8 @@ added:
   publishes ``fallback.used``.
 * Inside a traced context a call gets a ``breaker.call`` span (kind client);
   outside one, tracing costs nothing.
-* Not the seed's: consecutive failures reset on success (the seed counted
-  every failure since the last probe), and the seed's bare ``Exception`` on
-  rejection is a `CircuitOpenError` (still an ``Exception``).
+* Consecutive failures reset on success, and a rejected call raises
+  `CircuitOpenError` (an ``Exception``).
 
 States, errors and settings live in `engine.resilience.breaker.config`, the counters in
 `engine.resilience.breaker.stats`, how counted outcomes move the state (and the
@@ -162,7 +160,7 @@ class CircuitBreaker(BreakerTransitions, BreakerOverrides):
         """Whether the breaker decides on failure rates rather than consecutive failures."""
         return self.failure_rate_threshold is not None
 
-    # -- the seed's view -----------------------------------------------
+    # -- the basic view -----------------------------------------------
 
     @property
     def state(self) -> CircuitState:

@@ -84,7 +84,7 @@ DEFAULT_CAPACITY = 10_000
 
 
 class DeadLetterQueue(LetterAttempts):
-    """Dead letters with operator actions; the seed's ``send``/``get_messages`` work too.
+    """Dead letters with operator actions; the basic API's ``send``/``get_messages`` work too.
 
     ``store`` keeps the letters (in memory by default; letters already in it
     are there at once); ``capacity`` caps how many are kept.
@@ -163,7 +163,7 @@ class DeadLetterQueue(LetterAttempts):
         return letter
 
     def send(self, message: Any) -> DeadLetter:
-        """The seed's API: keep ``message`` as a letter of source ``"message"``."""
+        """The basic API: keep ``message`` as a letter of source ``"message"``."""
         error = message.get("error") if isinstance(message, dict) else None
         return self.add(
             source="message",
@@ -173,7 +173,7 @@ class DeadLetterQueue(LetterAttempts):
         )
 
     def get_messages(self) -> list[dict[str, Any]]:
-        """The seed's view: ``{"message", "timestamp"}`` for each letter sent with ``send``."""
+        """The basic API's view: ``{"message", "timestamp"}`` for each letter sent with ``send``."""
         return [
             {"message": letter.payload, "timestamp": letter.first_failure}
             for letter in self.list(source="message")
@@ -181,7 +181,7 @@ class DeadLetterQueue(LetterAttempts):
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        """The seed's attribute: the same list as `get_messages`."""
+        """The basic API's attribute: the same list as `get_messages`."""
         return self.get_messages()
 
     # -- reading -------------------------------------------------------
