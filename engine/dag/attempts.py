@@ -14,7 +14,7 @@ from __future__ import annotations
 from concurrent.futures import CancelledError, Future
 from typing import Any, Callable
 
-from .model import Task, TaskTimeoutError, _current_task
+from .model import AttemptOutcome, ReadyAttempt, Task, TaskTimeoutError, _current_task
 from ..events import correlated_event
 
 
@@ -35,7 +35,7 @@ class LocalAttempts:
     name: str
     run_id: str
 
-    def _attempt(self, task: Task, attempt: int, inputs: dict[str, Any]) -> tuple[str, int, bool, Any, float, str]:
+    def _attempt(self, task: Task, attempt: int, inputs: dict[str, Any]) -> AttemptOutcome:
         """Run one attempt on a worker thread (inside a copy of the submitter's context)."""
         tid = task.id
         run_id = self.run_id
@@ -61,11 +61,11 @@ class LocalAttempts:
             except Exception as exc:  # noqa: BLE001 - the run decides what a failure means
                 span.set_status("error", f"{type(exc).__name__}: {exc}")
                 span.record_exception(exc)
-                return tid, attempt, False, exc, monotonic() - start, span_id
+                return AttemptOutcome(tid, attempt, False, exc, monotonic() - start, span_id)
             finally:
                 if timer is not None:
                     timer.cancel()
-            return tid, attempt, True, result, monotonic() - start, span_id
+            return AttemptOutcome(tid, attempt, True, result, monotonic() - start, span_id)
 
     def _drive(self, task: Task, attempt: int, inputs: dict[str, Any]) -> None:
         """Run an attempt, then keep this thread going with a task it made ready.
@@ -73,7 +73,7 @@ class LocalAttempts:
         Continuing on the same thread (instead of queueing the next task and
         waking another) means a chain of tasks costs no hand-off at all.
         """
-        item: tuple[Task, int, dict[str, Any]] | None = (task, attempt, inputs)
+        item: ReadyAttempt | None = ReadyAttempt(task, attempt, inputs)
         base = self._base_context
         attempt_fn = self._attempt
         append = self._outcomes.append
@@ -82,7 +82,7 @@ class LocalAttempts:
             try:
                 append(base.copy().run(attempt_fn, *item))
             except Exception as exc:  # noqa: BLE001 - failed outside the task function (the tracer...)
-                append((item[0].id, item[1], False, exc, 0.0, None))
+                append(AttemptOutcome(item.task.id, item.attempt, False, exc, 0.0, None))
             item = settle(True)
 
     def _on_done(self, future: Future, tid: str, attempt: int) -> None:

@@ -15,7 +15,7 @@ import reprlib
 import traceback
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from ..resilience.fallback import NO_FALLBACK
 from ..resilience.retry import RetryPolicy
@@ -116,7 +116,26 @@ def error_fields(exc: BaseException) -> dict[str, str]:
     }
 
 
-# -- errors -----------------------------------------------------------------
+# -- a run's attempts ----------------------------------------------------------
+
+
+class ReadyAttempt(NamedTuple):
+    """An attempt a run made ready: the task, its attempt number and its inputs."""
+
+    task: Task
+    attempt: int
+    inputs: dict[str, Any]
+
+
+class AttemptOutcome(NamedTuple):
+    """How an attempt ended: ``ok`` with its result as ``value``, or not with the error."""
+
+    task_id: str
+    attempt: int
+    ok: bool
+    value: Any
+    duration: float
+    span_id: str | None
 
 
 # -- the running task's identity ----------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 from concurrent.futures import CancelledError, Future
 from typing import Any, Callable
 
-from .model import Task, _current_task
+from .model import ReadyAttempt, _current_task
 from ..events import Event
 
 
@@ -77,11 +77,11 @@ class RemoteAttempts:
     name: str
     run_id: str
 
-    def _submit_remote(self, batch: list[tuple[Task, int, dict[str, Any]]]) -> None:
+    def _submit_remote(self, batch: list[ReadyAttempt]) -> None:
         # In a copy of the run's context, so the spans carry the run id.
         self._base_context.copy().run(self._send, batch)
 
-    def _send(self, batch: list[tuple[Task, int, dict[str, Any]]]) -> None:
+    def _send(self, batch: list[ReadyAttempt]) -> None:
         submit = self._executor.submit
         name, run_id = self.name, self.run_id
         for task, attempt, inputs in batch:

@@ -34,6 +34,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .model import (
+    AttemptOutcome,
+    ReadyAttempt,
     COMPLETED,
     PENDING,
     RUNNING,
@@ -128,7 +130,7 @@ class DAGRun(Settling, FailureHandling, LocalAttempts, RemoteAttempts):
         self._retry_timers: dict[str, TimerHandle] = {}
         self._ready: deque[str] = deque()
         # Finished attempts not yet recorded (see `_settle`); appended without the lock.
-        self._outcomes: deque[tuple[str, int, bool, Any, float, str | None]] = deque()
+        self._outcomes: deque[AttemptOutcome] = deque()
         self._settling = False
         self._stopping: str | None = None
         self._finishing = False
@@ -230,7 +232,7 @@ class DAGRun(Settling, FailureHandling, LocalAttempts, RemoteAttempts):
         self._proceed(submit)
         self._settle()
 
-    def _take_ready(self) -> list[tuple[Task, int, dict[str, Any]]]:
+    def _take_ready(self) -> list[ReadyAttempt]:
         """Claim ready tasks up to the free slots (holding ``_lock``).
 
         When nothing is left to run, wait for or retry, marks the run as
@@ -245,7 +247,7 @@ class DAGRun(Settling, FailureHandling, LocalAttempts, RemoteAttempts):
             if not ready and not live and not self._retry_timers and not self._finishing:
                 self._finishing = self._finish_now = True
             return []
-        out: list[tuple[Task, int, dict[str, Any]]] = []
+        out: list[ReadyAttempt] = []
         tasks = self._tasks
         results = self._results
         attempts = self._attempts
@@ -263,12 +265,12 @@ class DAGRun(Settling, FailureHandling, LocalAttempts, RemoteAttempts):
             live[tid] = attempt
             states[tid] = RUNNING
             deps = task.depends_on
-            out.append((task, attempt, {dep: results[dep] for dep in deps} if deps else {}))
+            out.append(ReadyAttempt(task, attempt, {dep: results[dep] for dep in deps} if deps else {}))
         if not out and not live and not ready and not self._retry_timers and not self._finishing:
             self._finishing = self._finish_now = True
         return out
 
-    def _proceed(self, batch: list[tuple[Task, int, dict[str, Any]]]) -> None:
+    def _proceed(self, batch: list[ReadyAttempt]) -> None:
         """Submit what `_take_ready` claimed, or end the run if it said so."""
         if batch:
             run_soon = self._run_soon

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .model import Task
+from .model import AttemptOutcome, ReadyAttempt
 
 
 class Settling:
@@ -25,24 +25,24 @@ class Settling:
     _outcomes: Any
     _settling: bool
     _live: dict[str, int]
-    _take_ready: Callable[[], list[tuple[Task, int, dict[str, Any]]]]
-    _proceed: Callable[[list[tuple[Task, int, dict[str, Any]]]], None]
+    _take_ready: Callable[[], list[ReadyAttempt]]
+    _proceed: Callable[[list[ReadyAttempt]], None]
     _complete: Callable[..., None]
     _failed_attempt: Callable[..., None]
 
     def _outcome(
         self, tid: str, attempt: int, ok: bool, value: Any, duration: float, span_id: str | None,
         keep_one: bool = False,
-    ) -> tuple[Task, int, dict[str, Any]] | None:
+    ) -> ReadyAttempt | None:
         """Queue an attempt's outcome, then settle the queue unless another thread is.
 
         With ``keep_one`` the first task claimed here is returned for the
         calling worker to run itself.
         """
-        self._outcomes.append((tid, attempt, ok, value, duration, span_id))
+        self._outcomes.append(AttemptOutcome(tid, attempt, ok, value, duration, span_id))
         return self._settle(keep_one)
 
-    def _settle(self, keep_one: bool = False) -> tuple[Task, int, dict[str, Any]] | None:
+    def _settle(self, keep_one: bool = False) -> ReadyAttempt | None:
         """Record every queued outcome and start what became ready.
 
         Only a non-blocking acquire: a worker that finds the lock taken leaves
