@@ -3,12 +3,12 @@
 The basic API works as the README's example shows (``add_task``, ``validate``,
 ``topological_sort``, ``get_ready_tasks``, ``execute``); a task's function
 receives its dependencies' results as keyword arguments named after them.
-Added: a run handle (`DAGWorkflow.start` returns a `DAGRun`), retries whose
+Beyond it: a run handle (`DAGWorkflow.start` returns a `DAGRun`), retries whose
 backoff holds no worker, timeouts, fallbacks, ``fail_fast``/``continue``
 failure policies, cancel, rerun from a task, crash-recovery hooks and a
-dead-letter retrier. The scheduler lives in `engine.dag.run`, what a failure
-means in `engine.dag.failures`, the definition checks in `engine.dag.model`
-and the dead-letter retrier in `engine.dag.retry`.
+dead-letter retrier. A run (its scheduler, attempts and failures) lives in
+`engine.dag.run`, the definition checks in `engine.dag.model` and the
+dead-letter retrier in `engine.dag.retry`.
 
 Thread safety: ``_lock`` guards the task table while tasks are added and the
 table of active and recent runs. A run copies the task table when it starts,
