@@ -33,10 +33,9 @@ The basic API works: ``CircuitBreaker(failure_threshold, timeout)``,
 * Consecutive failures reset on success, and a rejected call raises
   `CircuitOpenError` (an ``Exception``).
 
-States, errors and settings live in `engine.resilience.breaker.config`, the counters in
-`engine.resilience.breaker.stats`, how counted outcomes move the state (and the
-transitions) in `engine.resilience.breaker.transitions`, and the operator overrides in
-`engine.resilience.breaker.overrides`.
+States and settings live in `engine.resilience.breaker.config`, the errors in
+`engine.resilience.breaker.errors`, the counters in `engine.resilience.breaker.stats`;
+how counted outcomes move the state and the operator overrides are here.
 """
 
 from __future__ import annotations
@@ -55,9 +54,7 @@ from .config import (
     check_settings,
     effective_minimum_calls,
 )
-from .overrides import BreakerOverrides
 from .stats import FAILED, FAILURE, IGNORED, REJECTION, SLOW, BreakerStats, OutcomeWindow
-from .transitions import BreakerTransitions
 from ...clock import Clock, SystemClock
 from ...events import Event
 from ..fallback import NO_FALLBACK, use_fallback
@@ -72,7 +69,7 @@ _names = itertools.count(1)
 _CLOSED, _OPEN, _HALF_OPEN = CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN
 
 
-class CircuitBreaker(BreakerTransitions, BreakerOverrides):
+class CircuitBreaker:
     """One breaker guarding one downstream service.
 
     Thread safety: ``_lock`` guards the state, the override, the counts that
@@ -358,4 +355,123 @@ class CircuitBreaker(BreakerTransitions, BreakerOverrides):
 
     def __repr__(self) -> str:
         return f"CircuitBreaker(name={self.name!r}, state={self._state.value}, override={self._override})"
+
+    # -- how counted outcomes move the state ----------------------------------
+
+    def _closed_outcome_locked(self, outcome: int, now: float) -> Event | None:
+        if outcome & FAILED:
+            self._consecutive += 1
+        else:
+            self._consecutive = 0
+        if not self.rate_mode:
+            if self._consecutive >= self.failure_threshold:
+                return self._open_locked(now, "failure_threshold")
+            return None
+        window = self._window
+        window.add(outcome)
+        if len(window) < self._minimum_calls:
+            return None
+        return self._judge_rates_locked(window, now)
+
+    def _probe_outcome_locked(self, outcome: int, now: float) -> Event | None:
+        if not self.rate_mode and outcome & FAILED:
+            return self._open_locked(now, "probe_failed")
+        results = self._probe_results
+        results.add(outcome)
+        if len(results) < self.half_open_max_calls:
+            return None
+        if not self.rate_mode:
+            return self._close_locked("probes_succeeded")
+        event = self._judge_rates_locked(results, now)
+        return event if event is not None else self._close_locked("probe_rates_below_threshold")
+
+    def _judge_rates_locked(self, window: OutcomeWindow, now: float) -> Event | None:
+        failure_rate, slow_rate = window.rates()
+        if failure_rate is not None and failure_rate >= self.failure_rate_threshold:
+            return self._open_locked(now, "failure_rate", failure_rate, slow_rate)
+        if slow_rate is not None and self.slow_call_duration is not None and slow_rate >= self.slow_call_rate_threshold:
+            return self._open_locked(now, "slow_call_rate", failure_rate, slow_rate)
+        return None
+
+    def _open_locked(
+        self, now: float, reason: str, failure_rate: float | None = None, slow_rate: float | None = None
+    ) -> Event:
+        self._state = _OPEN
+        self._opened_at = now
+        self._generation += 1
+        self._probes = 0
+        self._probe_results = OutcomeWindow(None)
+        self._clear_window_locked()
+        return self._event(
+            "breaker.opened",
+            {
+                "reason": reason,
+                "consecutive_failures": self._consecutive,
+                "failure_rate": failure_rate,
+                "slow_call_rate": slow_rate,
+                "retry_after": self.timeout,
+            },
+        )
+
+    def _maybe_half_open_locked(self, now: float) -> Event | None:
+        if self._state is not _OPEN or now - self._opened_at < self.timeout:
+            return None
+        self._state = _HALF_OPEN
+        self._generation += 1
+        self._probes = 0
+        self._probe_results = OutcomeWindow(None)
+        return self._event("breaker.half_opened", {"max_probes": self.half_open_max_calls})
+
+    def _close_locked(self, reason: str) -> Event:
+        self._state = _CLOSED
+        self._generation += 1
+        self._consecutive = 0
+        self._probes = 0
+        self._probe_results = OutcomeWindow(None)
+        self._clear_window_locked()
+        return self._event("breaker.closed", {"reason": reason})
+
+    def _clear_window_locked(self) -> None:
+        self._window = OutcomeWindow(self.sliding_window_size)
+
+    def _event(self, event_type: str, data: dict[str, Any]) -> Event:
+        data["breaker"] = self.name
+        return Event(event_type, data)
+
+    # -- operator overrides: force open, force closed, disable, reset ---------
+
+    def force_open(self, *, actor: str = "operator", reason: str | None = None) -> None:
+        """Reject every call until `reset` (or another override)."""
+        self._set_override(BreakerOverride.FORCED_OPEN, "force_open", actor, reason)
+
+    def force_closed(self, *, actor: str = "operator", reason: str | None = None) -> None:
+        """Admit every call, still counting outcomes, until `reset`."""
+        self._set_override(BreakerOverride.FORCED_CLOSED, "force_closed", actor, reason)
+
+    def disable(self, *, actor: str = "operator", reason: str | None = None) -> None:
+        """Make the breaker a plain pass-through (no counting, no state) until `reset`."""
+        self._set_override(BreakerOverride.DISABLED, "disable", actor, reason)
+
+    def reset(self, *, actor: str = "operator", reason: str | None = None) -> None:
+        """Drop any override and start CLOSED with empty counts (lifetime counters stay)."""
+        self._set_override(None, "reset", actor, reason)
+
+    def _set_override(self, override: BreakerOverride | None, action: str, actor: str, reason: str | None) -> None:
+        with self._lock:
+            self._override = override
+            if override is None:
+                self._state = _CLOSED
+                self._consecutive = 0
+                self._probes = 0
+                self._probe_results = OutcomeWindow(None)
+                self._clear_window_locked()
+            self._generation += 1
+            state = self._state.value if override is None else (
+                "open" if override is BreakerOverride.FORCED_OPEN else "closed"
+            )
+            event = self._event(
+                "breaker.forced",
+                {"action": action, "actor": actor, "reason": reason, "override": override.value if override else None, "state": state},
+            )
+        self.runtime.bus.publish(event)
 
