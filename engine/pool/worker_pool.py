@@ -9,8 +9,8 @@ a context manager leave no thread behind; an optional ``capacity`` makes
 ``submit`` block or raise `QueueFull`; failed tasks are retried by a
 `RetryPolicy` (the backoff is a timer: no worker waits) and then dead-lettered
 (source ``"pool"``). A `WorkerPool` is itself an `Executor`, so a DAG can run
-on it. Retries and dead letters are the `PoolFailures` mixin
-(`engine.pool.failures`); `QueueFull` and `PoolConfigError` are defined in
+on it. Retrying a dead-lettered pool task later is `engine.pool.failures`;
+`QueueFull` and `PoolConfigError` are defined in
 `engine.pool.errors` and importable from here.
 
 Beyond one machine: given an ``executor`` (default: the one set by
@@ -47,9 +47,10 @@ from typing import Any, Callable, Literal
 from ..events import Event
 from ..executors.threads import Executor, ExecutorShutdownError, ThreadExecutor, TimerHandle, Timers, current_executor
 from .errors import PoolConfigError, QueueFull
-from .failures import PoolFailures, _register_retrier
+from .failures import _functions, _register_retrier, log
 from ..resilience.retry import RetryPolicy
 from ..runtime import Runtime, current_runtime
+import traceback
 
 OnFull = Literal["block", "raise"]
 _names = itertools.count(1)
@@ -79,7 +80,7 @@ class _Item:
         self.unit = f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', repr(func))}"
 
 
-class WorkerPool(PoolFailures):
+class WorkerPool:
     """Worker threads, each with its own priority queue, that steal from each other."""
 
     def __init__(
@@ -378,4 +379,43 @@ class WorkerPool(PoolFailures):
 
     def __repr__(self) -> str:
         return f"WorkerPool({self.name!r}, workers={self.num_workers})"
+
+    # -- what a failed task means: another attempt on a timer, or a dead letter ----
+
+    def _failed_attempt(self, item: _Item, exc: Exception, worker: int) -> None:
+        policy = item.retry
+        data = {"unit": item.unit, "attempt": item.attempt, "worker": worker,
+                "error_type": type(exc).__name__, "error": str(exc)}
+        if policy is not None and policy.should_retry(exc, item.attempt):
+            delay = policy.delay(item.attempt)
+            with self._cond:
+                self._retrying += 1
+            self._emit("pool.task.retrying", {**data, "delay": delay})
+            item.attempt += 1
+            try:
+                with self._cond:
+                    self._retry_timers[item] = self._timers.call_later(delay, lambda: self._requeue(item))
+                return
+            except ExecutorShutdownError:
+                with self._cond:
+                    self._retrying -= 1
+        self._emit("pool.task.failed", {**data, "traceback": "".join(traceback.format_exception(exc))})
+        _functions[item.unit] = item.func
+        try:
+            self.runtime.dlq.add(
+                source="pool", unit=item.unit, error=exc,
+                payload={"args": list(item.args), "kwargs": dict(item.kwargs)},
+                workflow=self.name, attempts=item.attempt,
+            )
+        except Exception:  # noqa: BLE001 - a broken queue must not lose the failure on the future
+            log.exception("pool %r: could not dead-letter %s", self.name, item.unit)
+        item.future.set_exception(exc)
+        self._finished(item, "failed")
+
+    def _requeue(self, item: _Item) -> None:
+        with self._cond:
+            if self._retry_timers.pop(item, None) is None:
+                return  # cancelled by shutdown(cancel_pending=True)
+            self._retrying -= 1
+            self._enqueue(item, item.priority, None)
 
