@@ -35,7 +35,7 @@ _ID_PREFIX = f"{os.getpid():x}{int(time.time() * 1000) & 0xFFFFFF:06x}"
 class Event:
     """An immutable record of something that happened.
 
-    ``Event(type, data)`` works as in the seed: ``id`` and ``timestamp`` are
+    ``Event(type, data)`` works as in the basic API: ``id`` and ``timestamp`` are
     filled in (lazily). ``seq`` is a process-wide, strictly increasing number;
     ``ts`` the creation time in seconds since the epoch. ``workflow``,
     ``run_id``, ``trace_id`` and ``span_id`` correlate the event with a run and

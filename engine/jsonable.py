@@ -32,6 +32,9 @@ def plain_copy(value: Any) -> Any:
     if kind is list or kind is tuple:
         items = [plain_copy(item) for item in value]
         return NOT_PLAIN if any(item is NOT_PLAIN for item in items) else items
+    if isinstance(value, str):
+        # A `StrEnum` state (a dead letter's status, a workflow's kind) is its text.
+        return str(value)
     return NOT_PLAIN
 
 

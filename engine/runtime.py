@@ -5,7 +5,7 @@ A `Runtime` bundles the event bus, the clock and the services built on them
 one explicitly (``runtime=``) or use the *current* runtime, held in a
 `contextvars.ContextVar`: the loader sets it while a workflow file builds its
 workflows, so objects created there report to that engine's bus; code that
-never sets one shares a process default, which is what the seed's examples
+never sets one shares a process default, which is what the basic API's examples
 get.
 
 ``_lock`` guards the lazy construction of the services, so two threads asking
@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NamedTuple
 
 from .bus.event_bus import EventBus
 from .clock import SYSTEM_CLOCK, Clock
@@ -59,6 +59,13 @@ def register_service(name: str, factory: Callable[[Runtime], Any]) -> None:
         _factories[name] = factory
 
 
+class _Entry(NamedTuple):
+    """A registered definition and its generation (1 for the first)."""
+
+    definition: Any
+    generation: int
+
+
 class DefinitionTable:
     """The workflow definitions currently loaded, by name.
 
@@ -69,13 +76,13 @@ class DefinitionTable:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[Any, int]] = {}
+        self._entries: dict[str, _Entry] = {}
 
     def register(self, name: str, definition: Any) -> int:
         """Make ``definition`` the current version of ``name``; returns its generation."""
         with self._lock:
-            generation = self._entries.get(name, (None, 0))[1] + 1
-            self._entries[name] = (definition, generation)
+            generation = self._generation_locked(name) + 1
+            self._entries[name] = _Entry(definition, generation)
             return generation
 
     def unregister(self, name: str) -> None:
@@ -87,12 +94,17 @@ class DefinitionTable:
         """The current definition of ``name``, or None."""
         with self._lock:
             entry = self._entries.get(name)
-        return entry[0] if entry else None
+        return entry.definition if entry else None
 
     def generation(self, name: str) -> int:
         """The generation of the current definition of ``name`` (0: none)."""
         with self._lock:
-            return self._entries.get(name, (None, 0))[1]
+            return self._generation_locked(name)
+
+    def _generation_locked(self, name: str) -> int:
+        """`generation` for a caller that holds ``_lock``."""
+        entry = self._entries.get(name)
+        return entry.generation if entry else 0
 
     def names(self) -> list[str]:
         """Every registered name, sorted."""

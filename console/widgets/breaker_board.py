@@ -12,7 +12,7 @@ second (the app's clock tick; the counters have no event per call).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
+from console.commands import EngineCommands
 from console.safe import safe_text
 from console.state import duration
 from console.state.breakers import BreakerBoardState, BreakerTile
@@ -111,7 +112,7 @@ class BreakerBoard(RestyleOnStyleChange, Vertical):
         if self._polling or getattr(self.app, "engine", None) is None:
             return
         self._polling = True
-        operate(self, "read breakers", "breaker_snapshots", done=self._absorb, failed=self._poll_failed, changes=False)
+        operate(self, "read breakers", EngineCommands.breaker_snapshots, done=self._absorb, failed=self._poll_failed, changes=False)
 
     def _poll_failed(self, error: BaseException) -> None:
         self._polling = False
@@ -191,7 +192,7 @@ class BreakerBoard(RestyleOnStyleChange, Vertical):
             self.sync()
             self._tiles[self.cursor].scroll_visible(animate=False)
 
-    def _confirm(self, verb: str, command: str) -> None:
+    def _confirm(self, verb: str, command: Callable[..., Any]) -> None:
         tile = self.selected()
         if tile is None or is_readonly(self):
             return
@@ -204,13 +205,13 @@ class BreakerBoard(RestyleOnStyleChange, Vertical):
         self.app.push_screen(ConfirmDialog(f"{verb.capitalize()} breaker {name}?", confirm_label=verb), answered)
 
     def action_force_open(self) -> None:
-        self._confirm("force open", "breaker_force_open")
+        self._confirm("force open", EngineCommands.breaker_force_open)
 
     def action_force_closed(self) -> None:
-        self._confirm("force closed", "breaker_force_closed")
+        self._confirm("force closed", EngineCommands.breaker_force_closed)
 
     def action_reset(self) -> None:
-        self._confirm("reset", "breaker_reset")
+        self._confirm("reset", EngineCommands.breaker_reset)
 
 
 def _squeeze(values: list[float], width: int) -> list[float]:

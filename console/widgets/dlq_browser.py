@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
+from console.commands import EngineCommands
 from console.safe import safe_json, safe_text
 from console.state import ago
 from console.state.dlq import DlqView, LetterView
@@ -202,7 +203,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
         if getattr(self.app, "engine", None) is None:
             return
         self._fetching.add(letter_id)
-        operate(self, "read dead letter", "dlq_record", letter_id, done=self._absorb, changes=False)
+        operate(self, "read dead letter", EngineCommands.dlq_record, letter_id, done=self._absorb, changes=False)
 
     def _absorb(self, record: Any) -> None:
         if isinstance(record, dict):
@@ -270,7 +271,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
     def action_retry(self) -> None:
         letter = self.selected()
         if letter is not None:
-            operate(self, f"retry {letter.id}", "dlq_retry", letter.id)
+            operate(self, f"retry {letter.id}", EngineCommands.dlq_retry, letter.id)
 
     def action_retry_bulk(self) -> None:
         targets = self.state.bulk_targets()
@@ -282,7 +283,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                operate(self, f"retry {len(targets)} letters", "dlq_retry_many", list(targets))
+                operate(self, f"retry {len(targets)} letters", EngineCommands.dlq_retry_many, list(targets))
                 self.state.marked.clear()
                 self.sync()
 
@@ -292,7 +293,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
     def action_replay(self) -> None:
         letter = self.selected()
         if letter is not None:
-            operate(self, f"replay {letter.id}", "dlq_replay", letter.id)
+            operate(self, f"replay {letter.id}", EngineCommands.dlq_replay, letter.id)
 
     def action_edit(self) -> None:
         letter = self.selected()
@@ -302,7 +303,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
         def edited(result: PayloadEdit | None) -> None:
             if result is None:
                 return
-            command = "dlq_edit_and_retry" if result.then == "retry" else "dlq_edit_and_replay"
+            command = EngineCommands.dlq_edit_and_retry if result.then == "retry" else EngineCommands.dlq_edit_and_replay
             operate(self, f"edit and {result.then} {letter.id}", command, letter.id, result.payload)
 
         self.app.push_screen(PayloadEditor(letter.id, letter.payload), edited)
@@ -314,6 +315,6 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
 
         def reasoned(reason: str | None) -> None:
             if reason:
-                operate(self, f"discard {letter.id}", "dlq_discard", letter.id, reason)
+                operate(self, f"discard {letter.id}", EngineCommands.dlq_discard, letter.id, reason)
 
         self.app.push_screen(ReasonDialog(f"Discard dead letter {letter.id}: why?"), reasoned)

@@ -22,6 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
+from console.commands import EngineCommands
 from console.safe import safe_text
 from console.state import ago
 from console.state.fsm import CAN_FIRE, GUARDED, REFUSED, FsmInstance, FsmView
@@ -265,4 +266,4 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
             self.app.notify("Pick an instance and an event to fire.", severity="warning", markup=False)
             return
         name = self._option_events[index]
-        operate(self, f"fire {name} on {inst.instance}", "fire", inst.machine, inst.instance, name)
+        operate(self, f"fire {name} on {inst.instance}", EngineCommands.fire, inst.machine, inst.instance, name)

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
+from console.commands import EngineCommands
 from console.safe import safe_text
 from console.state import duration
 from console.state.metrics import MetricsPanelState, Series
@@ -80,7 +81,7 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         if self._polling or getattr(self.app, "engine", None) is None:
             return
         self._polling = True
-        operate(self, "read metrics", "metrics_families", done=self._absorb, failed=self._poll_failed, changes=False)
+        operate(self, "read metrics", EngineCommands.metrics_families, done=self._absorb, failed=self._poll_failed, changes=False)
 
     def _poll_failed(self, error: BaseException) -> None:
         self._polling = False

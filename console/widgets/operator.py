@@ -1,14 +1,16 @@
 """How a panel sends an operator action to the engine.
 
 `operate` is the one path: it refuses under ``--readonly`` (the app's
-``readonly``), runs the command (a method of the app's
-`console.commands.EngineCommands`) on a worker thread so the UI never waits
+``readonly``), runs the command (a method of `console.commands.EngineCommands`,
+named as ``EngineCommands.dlq_retry``, called on the app's ``commands``) on a
+worker thread so the UI never waits
 for the engine, and reports failure as a notification. Success needs no report: the
 engine's events come back through the bridge and the panel shows the outcome.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 from textual.widget import Widget
@@ -31,13 +33,13 @@ def refuse_if_readonly(widget: Widget, label: str) -> bool:
 def operate(
     widget: Widget,
     label: str,
-    command: str,
+    command: Callable[..., Any],
     *args: Any,
     done: Callable[[Any], None] | None = None,
     failed: Callable[[BaseException], None] | None = None,
     changes: bool = True,
 ) -> bool:
-    """Run the app's ``commands.<command>(*args)`` off the UI thread; False when refused.
+    """Run ``command(app.commands, *args)`` off the UI thread; False when refused.
 
     ``changes=False`` marks a read (allowed under ``--readonly``). ``done``
     (optional) is called on the UI thread with the command's result;
@@ -50,7 +52,7 @@ def operate(
     if commands is None or getattr(app, "engine", None) is None:
         app.notify(f"{label}: no engine attached", severity="error", markup=False)
         return False
-    function: Callable[..., Any] = getattr(commands, command)
+    function: Callable[..., Any] = functools.partial(command, commands)
 
     def work() -> None:
         try:

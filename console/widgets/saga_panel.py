@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from console.commands import EngineCommands
 from console.safe import safe_text
 from console.state import ago, duration
 from console.state.sagas import SagaRunView, SagaView
@@ -219,7 +220,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                operate(self, f"retry compensation of {run.run_id}", "saga_retry_compensation", run.saga, run.run_id)
+                operate(self, f"retry compensation of {run.run_id}", EngineCommands.saga_retry_compensation, run.saga, run.run_id)
 
         self.app.push_screen(ConfirmDialog(f"Retry {steps} of saga {run.saga} run {run.run_id}?"), answered)
 
@@ -230,6 +231,6 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
 
         def reasoned(reason: str | None) -> None:
             if reason:
-                operate(self, f"mark {run.run_id} compensated", "saga_mark_compensated", run.saga, run.run_id, reason)
+                operate(self, f"mark {run.run_id} compensated", EngineCommands.saga_mark_compensated, run.saga, run.run_id, reason)
 
         self.app.push_screen(ReasonDialog(f"Mark saga {run.saga} run {run.run_id} compensated: why?"), reasoned)

@@ -122,7 +122,7 @@ class EventBus(LocalOnly):
 
     @property
     def subscribers(self) -> dict[str, list[Handler]]:
-        """A snapshot of every pattern and its handlers (the seed's view)."""
+        """A snapshot of every pattern and its handlers (the basic view)."""
         with self._lock:
             return {pattern: list(hs) for pattern, hs in self._patterns.items()}
 

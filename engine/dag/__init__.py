@@ -1,9 +1,9 @@
 """DAG workflows: tasks with dependencies, run in parallel on an executor.
 
-Holds the definition (`model`, `workflow`), one run's scheduler (`run`),
-its attempts here and elsewhere (`attempts`, `remote`), what a failed
-attempt means (`failures`), recording finished attempts (`settling`) and
-retrying dead-lettered tasks (`retry`).
+Holds the definition (`model`, `workflow`), one run: its scheduler, its
+attempts here and elsewhere, what a failed attempt means and its state
+(`run`), what an attempt sends to a remote executor (`remote`), the errors
+(`errors`) and retrying dead-lettered tasks (`retry`).
 May import: the kernel, `engine.runtime`, `engine.bus`, `engine.executors`,
 `engine.observe`, `engine.resilience`.
 """

@@ -1,14 +1,14 @@
 """DAG workflows: tasks with dependencies, run in parallel on worker threads.
 
-The seed's API works as its example shows (``add_task``, ``validate``,
+The basic API works as the README's example shows (``add_task``, ``validate``,
 ``topological_sort``, ``get_ready_tasks``, ``execute``); a task's function
 receives its dependencies' results as keyword arguments named after them.
-Added: a run handle (`DAGWorkflow.start` returns a `DAGRun`), retries whose
+Beyond it: a run handle (`DAGWorkflow.start` returns a `DAGRun`), retries whose
 backoff holds no worker, timeouts, fallbacks, ``fail_fast``/``continue``
 failure policies, cancel, rerun from a task, crash-recovery hooks and a
-dead-letter retrier. The scheduler lives in `engine.dag.run`, what a failure
-means in `engine.dag.failures`, the definition checks in `engine.dag.model`
-and the dead-letter retrier in `engine.dag.retry`.
+dead-letter retrier. A run (its scheduler, attempts and failures) lives in
+`engine.dag.run`, the definition checks in `engine.dag.model` and the
+dead-letter retrier in `engine.dag.retry`.
 
 Thread safety: ``_lock`` guards the task table while tasks are added and the
 table of active and recent runs. A run copies the task table when it starts,
@@ -25,7 +25,6 @@ from collections import OrderedDict, defaultdict, deque
 from typing import Any, Callable, Mapping
 
 from .model import (
-    _NO_FALLBACK,
     AttemptsExhaustedError,
     DAGCycleError,
     DAGValidationError,
@@ -48,6 +47,7 @@ from .model import (
 from .retry import register_retrier, remember_failed, retry_task_letter
 from .run import DAGRun, RunStatus
 from ..executors.threads import Executor, current_executor
+from ..resilience.fallback import NO_FALLBACK
 from ..resilience.retry import RetryPolicy
 from ..runtime import Runtime, current_runtime
 
@@ -96,7 +96,7 @@ class DAGWorkflow:
         self._recent: OrderedDict[str, DAGRun] = OrderedDict()
         register_retrier(self.runtime)
 
-    # -- the definition (the seed's API) -------------------------------------
+    # -- the definition (the basic API) -------------------------------------
 
     def add_task(
         self,
@@ -106,7 +106,7 @@ class DAGWorkflow:
         *,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
-        fallback: Any = _NO_FALLBACK,
+        fallback: Any = NO_FALLBACK,
         local: bool = False,
     ) -> Task:
         """Add a task; ``func`` gets each dependency's result as a keyword argument.
@@ -313,7 +313,7 @@ class DAGWorkflow:
         return found
 
     def _run_finished(self, run: DAGRun) -> None:
-        """Record a finished run; the Task objects show it (the seed reads them)."""
+        """Record a finished run; the Task objects show it (the basic API reads them)."""
         states, results, errors = run._states, run._results, run._errors
         with self._lock:
             self._active.pop(run.run_id, None)

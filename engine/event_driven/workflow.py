@@ -1,6 +1,6 @@
 """Event-driven workflows: handlers that react to events and emit more.
 
-The seed's `EventDrivenWorkflow` API: ``on_event`` registers a handler,
+The basic `EventDrivenWorkflow` API: ``on_event`` registers a handler,
 ``emit`` publishes, ``state`` is a dict the handlers share, and
 ``event_bus`` is an event-sourced bus that can be replayed. Cascades are
 delivered breadth-first by the bus, so a long chain of handlers that emit
@@ -33,6 +33,7 @@ from ..errors import FlowError
 from ..events import Event
 from ..resilience.retry import RetryPolicy
 from ..observe.trace_context import current_run_id, current_span, run_scope
+from .errors import HandlerNotFound
 
 if TYPE_CHECKING:
     from ..resilience.dlq.letter import DeadLetter
@@ -41,20 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("engine.event_driven")
 
 HANDLER_SOURCE = "handler"
-
-
-class HandlerNotFound(FlowError, LookupError):
-    """No loaded event-driven workflow has the handler a dead letter names."""
-
-    def __init__(self, letter_id: str, workflow: str | None, handler: str, event_type: str) -> None:
-        super().__init__(
-            f"dead letter {letter_id!r}: no handler {handler!r} for {event_type!r} events "
-            f"in workflow {workflow!r} is loaded"
-        )
-        self.letter_id = letter_id
-        self.workflow = workflow
-        self.handler = handler
-        self.event_type = event_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +62,7 @@ class EventDrivenWorkflow:
     """Loosely coupled handlers joined by an event-sourced bus.
 
     Outside an engine the workflow has a bus of its own with event sourcing
-    on, as in the seed. Where a runtime is current (a workflow file's
+    on, as in the basic API. Where a runtime is current (a workflow file's
     builder, a run) the workflow listens on that runtime's bus, the engine's,
     so it gets the engine's events. Pass ``bus=`` to choose one. ``subscriptions`` lists the (pattern,
     handler) pairs subscribed, so a loader can detach them on unload;

@@ -39,8 +39,8 @@ import uuid
 from concurrent.futures import Future, InvalidStateError
 from typing import Any, Callable
 
-from ..errors import FlowError
 from .threads import ExecutorShutdownError
+from .errors import DaskUnavailableError, ExecutorConnectError, ExecutorSpecError, NotPicklableError
 
 log = logging.getLogger("engine.dask")
 
@@ -50,43 +50,6 @@ DEFAULT_LOCAL_WORKERS = 2
 # key -> the exception it raised, until the collector hands it over.
 _calls: dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = {}
 _errors: dict[str, BaseException] = {}
-
-
-class DaskUnavailableError(FlowError, ImportError):
-    """The Dask executor was asked for, but dask[distributed] is not installed."""
-
-    def __init__(self, cause: str) -> None:
-        super().__init__(f"the Dask executor needs dask[distributed]: pip install 'flowconsole[dask]' ({cause})")
-        self.cause = cause
-
-
-class NotPicklableError(FlowError, TypeError):
-    """Work could not be sent to Dask's worker processes: it cannot be pickled."""
-
-    def __init__(self, what: str, reason: str) -> None:
-        super().__init__(f"cannot send {what} to the Dask workers: it cannot be pickled ({reason})")
-        self.what = what
-        self.reason = reason
-
-
-class ExecutorSpecError(FlowError, ValueError):
-    """An executor was named in a form that is not understood."""
-
-    def __init__(self, spec: str) -> None:
-        super().__init__(
-            f"executor {spec!r} is not understood: use 'threads', 'dask-local', 'dask-local:N' "
-            "or 'dask://HOST:PORT'"
-        )
-        self.spec = spec
-
-
-class ExecutorConnectError(FlowError, ConnectionError):
-    """No Dask scheduler answered at the address given."""
-
-    def __init__(self, address: str, reason: str) -> None:
-        super().__init__(f"cannot reach the Dask scheduler at {address}: {reason}")
-        self.address = address
-        self.reason = reason
 
 
 class _LocalFailure(Exception):

@@ -34,17 +34,9 @@ from queue import Empty, SimpleQueue
 from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 
 from ..clock import Clock, SystemClock
-from ..errors import FlowError
+from .errors import ExecutorShutdownError
 
 log = logging.getLogger("engine.executor")
-
-
-class ExecutorShutdownError(FlowError, RuntimeError):
-    """Work was submitted to an executor (or timer) that has been shut down."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"{name} has been shut down; it accepts no more work")
-        self.name = name
 
 
 @runtime_checkable

@@ -1,7 +1,7 @@
 """State machines: definitions, running instances and the instance registry.
 
 Holds the definition and its checks (`model`, `views`), running instances
-(`instances`, `history`, `queries`, `trigger_errors`), the registry that
+(`instances`, `history`), its errors (`errors`), the registry that
 routes events to instances (`registry`) and `StateMachine` (`machine`).
 May import: the kernel, `engine.runtime`, `engine.bus`, `engine.observe`,
 `engine.resilience`.

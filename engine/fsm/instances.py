@@ -14,11 +14,10 @@ and ``time``: ``fsm.instance_created``, ``fsm.transitioned``,
 ``fsm.action_failed``, ``fsm.reset``, ``fsm.instance_restored``.
 
 Elsewhere, and importable from here as well: the errors ``trigger`` raises
-(`TransitionNotFound`, `ReentrantTriggerError`) in `engine.fsm.trigger_errors`,
+(`TransitionNotFound`, `ReentrantTriggerError`) in `engine.fsm.errors`,
 `TransitionRecord` and the rebuilding of a restored history in
-`engine.fsm.history`, and the questions that change nothing
-(``can_trigger``, ``get_available_events``, ``blocked_by``, ``why_not``) in
-`engine.fsm.queries`, a mixin of `MachineInstance`.
+`engine.fsm.history`. The questions that change nothing (``can_trigger``,
+``get_available_events``, ``blocked_by``, ``why_not``) are methods here too.
 """
 
 from __future__ import annotations
@@ -32,8 +31,7 @@ from ..clock import Clock, SystemClock
 from ..events import correlated_event
 from .history import TransitionRecord, rebuild_history
 from .model import FSMDefinitionError, MachineDefinition, Route, callable_name
-from .queries import InstanceQueries
-from .trigger_errors import ReentrantTriggerError, TransitionNotFound
+from .errors import ReentrantTriggerError, TransitionNotFound
 from ..jsonable import NOT_PLAIN, plain_copy
 from ..error_text import error_message
 
@@ -41,7 +39,7 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 
-class MachineInstance(InstanceQueries):
+class MachineInstance:
     """One running instance of a `MachineDefinition`.
 
     ``current_state``, ``context`` (the dict guards and actions receive),
@@ -314,3 +312,50 @@ class MachineInstance(InstanceQueries):
             f"{type(self).__name__}(name={self.definition.name!r}, "
             f"instance={self.instance_id!r}, state={self._state!r})"
         )
+
+    # -- what-if questions that change nothing --------------------------------
+
+    def can_trigger(self, event: str) -> bool:
+        """Whether ``event`` would change the state now (guards are evaluated)."""
+        with self._lock:
+            return any(
+                t.guard is None or t.guard(self.context)
+                for t in self.definition.candidates(self._state, event)
+            )
+
+    def get_available_events(self) -> list[str]:
+        """The events that would change the state now, in definition order."""
+        with self._lock:
+            return [e for e in self.definition.events_from(self._state) if self.can_trigger(e)]
+
+    def blocked_by(self, event: str) -> list[str]:
+        """The names of the guards that refuse ``event`` now ([] if it can fire).
+
+        Raises `TransitionNotFound` when ``event`` has no transition from the
+        current state.
+        """
+        with self._lock:
+            candidates = self.definition.candidates(self._state, event)
+            if not candidates:
+                raise TransitionNotFound(
+                    self.definition.name, self.instance_id, self._state, event
+                )
+            refused = []
+            for t in candidates:
+                if t.guard is None or t.guard(self.context):
+                    return []
+                refused.append(t.guard_name)
+            return refused
+
+    def why_not(self, event: str) -> str | None:
+        """Why ``event`` would not change the state now, or None if it would."""
+        with self._lock:
+            state = self._state
+            if not self.definition.candidates(state, event):
+                if state in self.definition.final_states:
+                    return f"state {state!r} is final"
+                return f"no transition for event {event!r} from state {state!r}"
+            refused = self.blocked_by(event)
+            if not refused:
+                return None
+            return f"guard {', '.join(map(str, refused))} refused {event!r} in state {state!r}"

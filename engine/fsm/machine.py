@@ -1,6 +1,6 @@
-"""State machines: the seed's `StateMachine`, made correct and observable.
+"""State machines: `StateMachine`, checked, observable and durable.
 
-`StateMachine` keeps the seed's API (``add_transition``, ``trigger``,
+`StateMachine` keeps the basic API (``add_transition``, ``trigger``,
 ``can_trigger``, ``get_available_events``, ``reset``, ``current_state``,
 ``history``). It is one running instance of its own `MachineDefinition`
 (``machine.definition``); a definition can run many more instances, one per
@@ -62,7 +62,7 @@ _machine_ids = itertools.count(1)
 
 
 class StateMachine(MachineInstance):
-    """The seed's state machine: one definition and one instance in one object.
+    """The basic API's state machine: one definition and one instance in one object.
 
     ``add_transition``, ``on_enter``, ``on_exit``, ``mark_final``,
     ``validate``, ``describe`` and ``to_mermaid`` act on ``definition``; more
@@ -94,7 +94,7 @@ class StateMachine(MachineInstance):
 
     @property
     def transitions(self) -> list[Transition]:
-        """Every transition as added (the seed's list)."""
+        """Every transition as added (the basic API's list)."""
         return self.definition.transitions
 
     def add_transition(

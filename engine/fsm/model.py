@@ -31,7 +31,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple
 
-from ..errors import FlowError
+from .errors import FSMDefinitionError, FSMValidationError
+from .errors import FSMError  # noqa: F401 - moved to errors.py; importable here too
 
 if TYPE_CHECKING:
     from .instances import MachineInstance
@@ -42,28 +43,6 @@ Action = Callable[[dict[str, Any]], Any]
 Hook = Callable[[dict[str, Any]], Any]
 
 WILDCARD = "*"
-
-
-class FSMError(FlowError):
-    """The root of the state-machine errors."""
-
-
-class FSMDefinitionError(FSMError, ValueError):
-    """A state machine was defined with input that cannot work."""
-
-    def __init__(self, machine: str | None, message: str) -> None:
-        super().__init__(f"state machine {machine or '(unnamed)'}: {message}")
-        self.machine = machine
-
-
-class FSMValidationError(FSMError, ValueError):
-    """`MachineDefinition.validate` found problems; they are in ``problems``."""
-
-    def __init__(self, machine: str | None, problems: list[Problem]) -> None:
-        listed = "; ".join(p.message for p in problems)
-        super().__init__(f"state machine {machine or '(unnamed)'} is invalid: {listed}")
-        self.machine = machine
-        self.problems = problems
 
 
 class Route(NamedTuple):

@@ -19,21 +19,12 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from .model import FSMDefinitionError, FSMError, MachineDefinition
+from .model import FSMDefinitionError, MachineDefinition
+from .errors import InstanceNotFound
 
 if TYPE_CHECKING:
     from .instances import MachineInstance
     from ..runtime import Runtime
-
-
-class InstanceNotFound(FSMError, LookupError):
-    """No instance (or more than one, across definitions) has the id asked for."""
-
-    def __init__(self, instance_id: str, workflow: str | None, reason: str) -> None:
-        where = f" of {workflow!r}" if workflow else ""
-        super().__init__(f"state-machine instance {instance_id!r}{where}: {reason}")
-        self.instance_id = instance_id
-        self.workflow = workflow
 
 
 def _as_definition(value: Any) -> MachineDefinition | None:

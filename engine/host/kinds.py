@@ -14,21 +14,33 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from ..errors import FlowError
 from .workflow_file import Declaration, WorkflowMeta
 
+class WorkflowKind(StrEnum):
+    """What kind of workflow a builder returned; the spec and the events carry its text."""
+
+    DAG = "dag"
+    STATE_MACHINE = "state_machine"
+    SAGA = "saga"
+    CHOREOGRAPHY = "choreography"
+    EVENT_DRIVEN = "event_driven"
+    POOL = "pool"
+
+
 # (kind, module, class). A class whose module was never imported cannot
 # have instances, so `_kind_of` only looks at modules already loaded.
-KINDS: tuple[tuple[str, str, str], ...] = (
-    ("dag", "engine.dag.workflow", "DAGWorkflow"),
-    ("state_machine", "engine.fsm.machine", "StateMachine"),
-    ("state_machine", "engine.fsm.model", "MachineDefinition"),
-    ("saga", "engine.saga.orchestrator", "SagaOrchestrator"),
-    ("choreography", "engine.saga.choreography", "SagaChoreography"),
-    ("event_driven", "engine.event_driven.workflow", "EventDrivenWorkflow"),
-    ("pool", "engine.host.workflow_file", "PoolJob"),
+KINDS: tuple[tuple[WorkflowKind, str, str], ...] = (
+    (WorkflowKind.DAG, "engine.dag.workflow", "DAGWorkflow"),
+    (WorkflowKind.STATE_MACHINE, "engine.fsm.machine", "StateMachine"),
+    (WorkflowKind.STATE_MACHINE, "engine.fsm.model", "MachineDefinition"),
+    (WorkflowKind.SAGA, "engine.saga.orchestrator", "SagaOrchestrator"),
+    (WorkflowKind.CHOREOGRAPHY, "engine.saga.choreography", "SagaChoreography"),
+    (WorkflowKind.EVENT_DRIVEN, "engine.event_driven.workflow", "EventDrivenWorkflow"),
+    (WorkflowKind.POOL, "engine.host.workflow_file", "PoolJob"),
 )
 
 
@@ -52,7 +64,7 @@ class BuiltWorkflow:
     """A workflow built from a declaration and validated."""
 
     meta: WorkflowMeta
-    kind: str
+    kind: WorkflowKind
     obj: Any
     spec: dict[str, Any]
     file: str
@@ -64,7 +76,7 @@ class BuiltWorkflow:
         return self.meta.name
 
 
-def _kind_of(obj: Any) -> str | None:
+def _kind_of(obj: Any) -> WorkflowKind | None:
     for kind, module_name, class_name in KINDS:
         module = sys.modules.get(module_name)
         cls = getattr(module, class_name, None) if module is not None else None

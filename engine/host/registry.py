@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import FlowError
 from ..runtime import Runtime
 from .workflow_file import WorkflowMeta
-from .kinds import BuiltWorkflow
+from .kinds import BuiltWorkflow, WorkflowKind
 
 
 class UnknownWorkflowError(FlowError, KeyError):
@@ -54,7 +54,7 @@ class Definition:
     """One version of a loaded workflow."""
 
     name: str
-    kind: str
+    kind: WorkflowKind
     obj: Any
     meta: WorkflowMeta
     file: str
@@ -67,7 +67,7 @@ class Definition:
         """The ``workflow.loaded`` data: the workflow spec of common.md."""
         return {
             "name": self.name,
-            "kind": self.kind,
+            "kind": str(self.kind),
             "file": self.file,
             "line": self.line,
             "generation": self.generation,

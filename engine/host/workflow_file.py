@@ -341,7 +341,7 @@ def workflow(name: str | None = None, **metadata: Any) -> Callable[[Callable[...
 class PoolJob:
     """A batch of prioritized jobs for a `WorkerPool`: the ``pool`` kind.
 
-    ``submit(func, priority=0, *args, **kwargs)`` queues a job as the seed's
+    ``submit(func, priority=0, *args, **kwargs)`` queues a job as the basic API's
     ``WorkerPool.submit`` does (a lower number runs first); a run of the
     workflow starts a pool of ``num_workers`` on the engine's runtime,
     submits every job, waits for them and shuts the pool down.

@@ -3,7 +3,7 @@
 Holds tracing (`tracing`, `spans`, `span_data`, `trace_context`,
 `trace_ids`), metrics (`metrics`, `histogram`, `prometheus`), the engine's
 built-in metrics derived from bus events (`engine_metrics`,
-`engine_metrics_help`, `run_metrics`, `resilience_metrics`), structured logs
+`engine_metrics_help`), structured logs
 (`logs`) and the OpenTelemetry export (`otel`).
 May import: the kernel, `engine.runtime`, `engine.bus`. Never a workflow kind.
 """

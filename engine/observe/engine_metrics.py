@@ -61,19 +61,79 @@ same handle from the collector. The metrics collector guards its own series.
 from __future__ import annotations
 
 import math
+from collections import Counter
+from operator import attrgetter, itemgetter
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..clock import SystemClock
 from .engine_metrics_help import HELP
-from .resilience_metrics import PREFIX, ResilienceMetrics
-from .run_metrics import RunMetrics, _not_replayed
 from ..events import Event
 
 if TYPE_CHECKING:
     from .metrics import MetricsCollector
     from ..runtime import Runtime
+
+PREFIX = "flowconsole_"
+
+
+_BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
+
+
+_BREAKER_SUFFIXES = {
+    "opened": "open", "open": "open", "closed": "closed", "reset": "closed",
+    "half_opened": "half_open", "half_open": "half_open",
+}
+
+
+_POOL_GAUGES = {
+    "queue_depth": "pool_queue_depth",
+    "busy_workers": "pool_busy_workers",
+    "workers": "pool_workers",
+}
+
+
+_given_of = attrgetter("_given")
+
+
+_correlation_of = attrgetter("_correlation")
+
+
+_first = itemgetter(0)
+
+
+_data_of = attrgetter("data")
+
+
+_duration_of = itemgetter("duration")
+
+
+_NUMBERS = frozenset({int, float})
+
+
+def _not_replayed(events: list[Event]) -> list[Event]:
+    """``events`` without the ones a replay redelivered (counted when they happened)."""
+    given = list(map(_given_of, events))
+    if given.count(None) == len(given):
+        return events
+    return [e for e, g in zip(events, given) if g is None or not g[2]]
+
+
+def _workflows(events: list[Event]) -> tuple[list[str], Counter[str]]:
+    """Each event's workflow (its correlation's, else its data's, else ""), and their counts."""
+    try:
+        # The engine's own events carry their workflow in their correlation:
+        # read in C, without a Python call per event.
+        names = list(map(_first, map(_correlation_of, events)))
+    except TypeError:  # an event without correlation
+        names = []
+    counts = Counter(names)
+    if names and None not in counts and "" not in counts:
+        return names, counts
+    names = [e.workflow or e.data.get("workflow") or "" for e in events]
+    return names, Counter(names)
+
 
 _attach_lock = threading.Lock()
 _UNHANDLED: Any = object()
@@ -85,7 +145,7 @@ _PATTERNS = (
 )
 
 
-class EngineMetrics(RunMetrics, ResilienceMetrics):
+class EngineMetrics:
     """The subscriber that derives the built-in metrics; see the module doc."""
 
     def __init__(
@@ -249,6 +309,156 @@ class EngineMetrics(RunMetrics, ResilienceMetrics):
             self._next_roll = now + 1.0
         if last_time is not None and now > last_time:
             self.metrics.gauge(PREFIX + "events_per_second", (total - last_total) / (now - last_time))
+
+    # -- metrics of runs, tasks and retries -----------------------------------
+
+    def _count_into(self, cache: dict[str, Any], metric: str, label: str, value: str, n: int) -> None:
+        """Add ``n`` to the counter ``metric{label=value}``, its handle cached in ``cache`` by value."""
+        counter = cache.get(value)
+        if counter is None:
+            counter = cache[value] = self.metrics.counter_series(PREFIX + metric, {label: value})
+        with counter._lock:
+            counter.value += n
+
+    def _handle(self, kind: str, metric: str, event: Event, extra: str = "") -> Any:
+        workflow = event.workflow or event.data.get("workflow") or ""
+        key = (metric, workflow, extra)
+        found = self._series.get(key)
+        if found is None:
+            labels = {"workflow": workflow}
+            if kind == "histogram":
+                labels["outcome"] = extra.partition("/")[0]
+                if self.per_task:
+                    labels["task"] = extra.partition("/")[2]
+            found = self._series[key] = getattr(self.metrics, f"{kind}_series")(PREFIX + metric, labels)
+        return found
+
+    def _run_started(self, event: Event) -> None:
+        self._handle("counter", "runs_started", event).inc()
+        self._handle("gauge", "runs_active", event).add(1)
+
+    def _run_finished(self, event: Event, outcome: str) -> None:
+        self._handle("counter", f"runs_{outcome}", event).inc()
+        self._handle("gauge", "runs_active", event).add(-1)
+        duration = event.data.get("duration")
+        if duration.__class__ in (int, float):
+            self._handle("histogram", "run_duration_seconds", event, outcome).record(duration)
+
+    def _run_completed(self, event: Event) -> None:
+        self._run_finished(event, "completed")
+
+    def _run_failed(self, event: Event) -> None:
+        self._run_finished(event, "failed")
+
+    def _tasks_started(self, events: list[Event]) -> None:
+        for workflow, n in _workflows(events)[1].items():
+            self._count_into(self._started_by_workflow, "tasks_started", "workflow", workflow, n)
+
+    def _task_finished(self, event: Event, outcome: str) -> None:
+        self._handle("counter", f"tasks_{outcome}", event).inc()
+        duration = event.data.get("duration")
+        if duration.__class__ in (int, float):
+            extra = f"{outcome}/{event.data.get('task', '')}" if self.per_task else outcome
+            self._handle("histogram", "task_duration_seconds", event, extra).record(duration)
+
+    def _tasks_completed(self, events: list[Event]) -> None:
+        if self.per_task:
+            for event in events:
+                self._task_finished(event, "completed")
+            return
+        workflows, counts = _workflows(events)
+        data = list(map(_data_of, events))
+        try:
+            durations = list(map(_duration_of, data))
+        except KeyError:
+            durations = [d.get("duration") for d in data]
+        if len(counts) == 1:
+            by_workflow = {workflows[0]: durations}
+        else:
+            by_workflow = {w: [] for w in counts}
+            for workflow, duration in zip(workflows, durations):
+                by_workflow[workflow].append(duration)
+        for workflow, values in by_workflow.items():
+            if not set(map(type, values)) <= _NUMBERS:
+                values = [v for v in values if v.__class__ in (int, float)]
+            cells = self._completed_by_workflow.get(workflow)
+            if cells is None:
+                labels = {"workflow": workflow}
+                cells = self._completed_by_workflow[workflow] = (
+                    self.metrics.counter_series(PREFIX + "tasks_completed", labels),
+                    self.metrics.histogram_series(
+                        PREFIX + "task_duration_seconds", {"workflow": workflow, "outcome": "completed"}
+                    ),
+                )
+            counter, histogram = cells
+            with counter._lock:
+                counter.value += counts[workflow]
+            histogram.record_many(values)
+
+    def _task_failed(self, event: Event) -> None:
+        self._task_finished(event, "failed")
+
+    def _retry(self, event: Event) -> None:
+        self._handle("counter", "retries", event).inc()
+
+    # -- metrics of dead letters, breakers, pools and handler errors ----------
+
+    def _read_breakers(self, metrics: MetricsCollector) -> None:
+        # Breakers count their rejections themselves and move from open to
+        # half-open lazily, so their snapshots are the truth at read time.
+        for snapshot in self.runtime.breakers.snapshots():
+            labels = {"breaker": str(snapshot.get("name", ""))}
+            number = _BREAKER_STATES.get(str(snapshot.get("state")))
+            if number is not None:
+                metrics.gauge(PREFIX + "breaker_state", number, labels)
+            rejections = snapshot.get("rejections")
+            if isinstance(rejections, int):
+                with self._lock:
+                    seen = self._rejections_seen.get(labels["breaker"], 0)
+                    self._rejections_seen[labels["breaker"]] = max(seen, rejections)
+                if rejections > seen:
+                    metrics.increment(PREFIX + "breaker_rejections", rejections - seen, labels)
+
+    def _dlq_added(self, event: Event) -> None:
+        labels = {"source": str(event.data.get("source", ""))}
+        self.metrics.increment(PREFIX + "dead_letters", 1, labels)
+        self.metrics.adjust_gauge(PREFIX + "dead_letters_open", 1)
+
+    def _dlq_closed(self, event: Event) -> None:
+        self.metrics.adjust_gauge(PREFIX + "dead_letters_open", -1)
+
+    def _dlq_evicted(self, event: Event) -> None:
+        if event.data.get("status") not in ("resolved", "discarded"):
+            self.metrics.adjust_gauge(PREFIX + "dead_letters_open", -1)
+
+    @staticmethod
+    def _breaker_name(event: Event) -> dict[str, str]:
+        data = event.data
+        return {"breaker": str(data.get("breaker") or data.get("name") or "")}
+
+    def _breaker_rejected(self, event: Event) -> None:
+        self.metrics.increment(PREFIX + "breaker_rejections", 1, self._breaker_name(event))
+
+    def _breaker_state(self, event: Event) -> None:
+        state = event.data.get("state") or event.data.get("to")
+        if state is None:
+            state = _BREAKER_SUFFIXES.get(event.type[len("breaker."):])
+        number = _BREAKER_STATES.get(str(state)) if state is not None else None
+        if number is not None:
+            self.metrics.gauge(PREFIX + "breaker_state", number, self._breaker_name(event))
+
+    def _pool(self, event: Event) -> None:
+        data = event.data
+        labels: dict[str, str] | None = None
+        for field, metric in _POOL_GAUGES.items():
+            value = data.get(field)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if labels is None:
+                    labels = {"pool": str(data.get("pool") or event.workflow or "")}
+                self.metrics.gauge(PREFIX + metric, value, labels)
+
+    def _handler_error(self, event: Event) -> None:
+        self.metrics.increment(PREFIX + "handler_errors", 1, {"event_type": str(event.data.get("event_type", ""))})
 
 
 def attach_engine_metrics(

@@ -27,17 +27,13 @@ from itertools import accumulate, repeat
 from operator import truediv
 from typing import Any, Iterator
 
-from ..errors import FlowError
+from .errors import HistogramError
 
 DEFAULT_RELATIVE_ACCURACY = 0.01
 DEFAULT_MAX_BUCKETS = 2048
 # Values smaller than this are counted as zero: their logarithms would make
 # bucket indexes of no use to anybody measuring durations or sizes.
 MIN_INDEXABLE = 1e-12
-
-
-class HistogramError(FlowError, ValueError):
-    """A histogram was configured or fed with values it cannot take."""
 
 
 _FLOATS = {float}
@@ -72,7 +68,7 @@ class Histogram:
     """Count, sum, min, max and quantiles of a stream of numbers.
 
     ``len(h)`` is the number of values recorded and iterating gives the
-    values, so the seed's uses of a list (``len(metrics["histograms"][name])``,
+    values, so the basic API's uses of a list (``len(metrics["histograms"][name])``,
     ``for v in ...``, ``sum(...)``, ``sorted(...)``, ``max(...)``) keep
     working, within ``relative_accuracy`` (see `__iter__`).
     """

@@ -1,6 +1,6 @@
 """Structured logging: one JSON object per line, through the stdlib `logging`.
 
-The seed's ``StructuredLogger.log(level, message, **kwargs)`` works, called on
+The basic API's ``StructuredLogger.log(level, message, **kwargs)`` works, called on
 the class or on an instance, and writes one JSON object per line. It goes
 through `logging` like every other record, so lines that workflow code
 writes with plain ``logging.getLogger(...).info(...)`` come out the same way
@@ -25,11 +25,11 @@ import threading
 import traceback
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import FlowError
 from ..events import Event
 from ..visible_text import json_escaped, visible
 from .trace_context import _current_run, _current_span
 from ..error_text import error_message
+from .errors import LogLevelError
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -41,16 +41,6 @@ DEFAULT_LOGGER = "flowconsole.workflow"
 _STANDARD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__
 ) | {"message", "asctime", "fields", "run_id", "trace_id", "span_id", "workflow"}
-
-
-class LogLevelError(FlowError, ValueError):
-    """A log call named a level that does not exist."""
-
-    def __init__(self, level: Any) -> None:
-        super().__init__(
-            f"unknown log level {level!r}: use DEBUG, INFO, WARNING, ERROR, CRITICAL or an int"
-        )
-        self.level = level
 
 
 def level_number(level: str | int) -> int:
@@ -114,7 +104,7 @@ class _StructuredMessage:
 
 
 def record_dict(record: logging.LogRecord) -> dict[str, Any]:
-    """A record as a plain dict: the seed's keys, the ids, the fields, the error."""
+    """A record as a plain dict: the basic API's keys, the ids, the fields, the error."""
     span = _current_span.get()
     msg = record.msg
     entry: dict[str, Any] = {
@@ -281,7 +271,7 @@ class _FallbackHandler(logging.StreamHandler):
 
 
 class _ClassOrInstance:
-    """Makes ``log`` callable on the class (as the seed does) and on instances."""
+    """Makes ``log`` callable on the class (as the basic API does) and on instances."""
 
     def __init__(self, func: Any) -> None:
         self.func = func
@@ -292,13 +282,13 @@ class _ClassOrInstance:
 
 
 class StructuredLogger:
-    """The seed's structured logger, writing through `logging`.
+    """The basic API's structured logger, writing through `logging`.
 
     ``StructuredLogger.log("INFO", "order placed", order_id=7)`` writes
     ``{"timestamp": ..., "level": "INFO", "message": "order placed",
     "order_id": 7, "run_id": ..., "trace_id": ..., "span_id": ...}`` as one
     line. The record goes to the logger ``name``. A fallback handler on that
-    logger writes it to ``stream`` (stdout, where the seed printed) as long
+    logger writes it to ``stream`` (stdout) as long
     as logging is not configured, so the line is never lost; once any other
     handler that writes records (not a `BusLogHandler`) is in the logger's
     hierarchy, the fallback stays quiet and the configured handlers decide.

@@ -1,6 +1,6 @@
 """Metrics: counters, gauges and histograms, with optional labels.
 
-The seed's API works: ``MetricsCollector()``, ``increment(name, value=1)``,
+The basic API works: ``MetricsCollector()``, ``increment(name, value=1)``,
 ``gauge(name, value)``, ``histogram(name, value)`` and the ``metrics`` dict
 with ``counters``, ``gauges`` and ``histograms``. Added:
 
@@ -27,8 +27,8 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ..errors import FlowError
 from .histogram import DEFAULT_RELATIVE_ACCURACY, Histogram
+from .errors import MetricError
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -38,14 +38,6 @@ _log = logging.getLogger("engine.metrics")
 LabelKey = tuple[tuple[str, str], ...]
 SeriesKey = tuple[str, LabelKey]
 _NO_LABELS: LabelKey = ()
-
-
-class MetricError(FlowError, ValueError):
-    """A metric was used with a bad name, value or label, or as two kinds at once."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"metric {name!r}: {reason}")
-        self.name = name
 
 
 def _label_key(name: str, labels: Mapping[str, Any] | None) -> LabelKey:
@@ -130,7 +122,7 @@ class MetricsCollector:
     Made with a ``runtime`` (as ``runtime.metrics`` is), the collector also
     derives the engine's built-in metrics from that runtime's bus (see
     `engine.observe.engine_metrics`) unless ``engine_metrics=False``. Made without
-    one, as in the seed, it holds only what it is told.
+    one, as in the basic API, it holds only what it is told.
     """
 
     def __init__(
@@ -191,7 +183,7 @@ class MetricsCollector:
         """The `Histogram` of one series."""
         return self._series(self._histograms, "histogram", name, labels)
 
-    # -- the seed's API ---------------------------------------------------
+    # -- the basic API ---------------------------------------------------
 
     def increment(self, name: str, value: float = 1, labels: Mapping[str, Any] | None = None) -> None:
         """Add ``value`` (>= 0) to a counter."""

@@ -26,9 +26,9 @@ import os
 import threading
 from typing import Any, Mapping
 
-from ..errors import FlowError
 from .spans import Span, _json_attributes
 from .tracing import Tracer
+from .errors import OTelConfigError, OTelUnavailable
 
 try:
     from opentelemetry import trace as _trace_api
@@ -51,28 +51,6 @@ _OTLP_MODULES = {
     "grpc": "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
     "http/protobuf": "opentelemetry.exporter.otlp.proto.http.trace_exporter",
 }
-
-
-class OTelUnavailable(FlowError, ImportError):
-    """OpenTelemetry export was asked for but a package it needs is not installed."""
-
-    def __init__(self, package: str, detail: str = "") -> None:
-        super().__init__(
-            f"OpenTelemetry export needs {package} (pip install 'flowconsole[otel]'"
-            + (f" and {package}" if package != "opentelemetry-sdk" else "")
-            + ")"
-            + (f": {detail}" if detail else "")
-        )
-        self.package = package
-
-
-class OTelConfigError(FlowError, ValueError):
-    """An OTEL_* environment variable has a value this exporter cannot use."""
-
-    def __init__(self, variable: str, value: str, expected: str) -> None:
-        super().__init__(f"{variable}={value!r}: expected {expected}")
-        self.variable = variable
-        self.value = value
 
 
 def _require_sdk() -> None:

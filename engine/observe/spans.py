@@ -13,9 +13,9 @@ import traceback
 from time import time as _wall
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..errors import FlowError
 from .trace_context import _current_span
 from ..error_text import error_line, error_message
+from .errors import TracingError
 
 if TYPE_CHECKING:
     from .tracing import Tracer
@@ -26,10 +26,6 @@ _PRIMITIVE_TYPES = frozenset(_PRIMITIVES)
 # span would be one more object for the garbage collector to track, and
 # finished spans are kept by the thousand.
 _NONE: tuple = ()
-
-
-class TracingError(FlowError, ValueError):
-    """A span was asked for with an invalid kind, link, status or buffer size."""
 
 
 def _json_value(value: Any) -> Any:
@@ -172,10 +168,10 @@ class Span:
         self._ended = False
         self._token: contextvars.Token | None = None
 
-    # -- the seed's API ---------------------------------------------------
+    # -- the basic API ---------------------------------------------------
 
     def finish(self) -> None:
-        """Stop the clock (the seed's name); `end` also publishes the span."""
+        """Stop the clock (the basic API's name); `end` also publishes the span."""
         if self.end_time is not None:
             return
         tracer = self._tracer

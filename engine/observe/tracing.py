@@ -1,9 +1,9 @@
 """Tracing: spans for every run, task attempt and handler call.
 
-The seed's API works: ``with Tracer().start_span(name, attributes) as span``
+The basic API works: ``with Tracer().start_span(name, attributes) as span``
 yields a `Span` with ``trace_id``, ``span_id``, ``parent_id``, ``name``,
 ``start_time``, ``end_time``, ``attributes``, ``status`` and ``duration()``.
-Fixed and added:
+Beyond the basic API:
 
 * The current span lives in a `contextvars.ContextVar` (`current_span`), not
   on the tracer, so spans opened at once on different threads never become
@@ -79,7 +79,7 @@ SpanProcessor = Callable[[Span], Any]
 class Tracer:
     """Makes spans, publishes the finished ones, keeps the most recent.
 
-    ``spans`` (the seed's dict, span id -> span) holds the open spans and the
+    ``spans`` (the basic API's dict, span id -> span) holds the open spans and the
     ``max_spans`` (default 1,000) most recently finished ones; older finished
     spans are dropped (``dropped`` counts them). The default is modest on
     purpose: every finished span is also published as ``span.finished``
@@ -261,7 +261,7 @@ class Tracer:
 
     @property
     def current_span(self) -> Span | None:
-        """The span open in the calling context (the seed's attribute)."""
+        """The span open in the calling context (the basic API's attribute)."""
         return _current_span.get()
 
     def finished_spans(self) -> list[Span]:

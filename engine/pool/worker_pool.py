@@ -1,16 +1,16 @@
 """A worker pool with priorities, work stealing, backpressure and futures.
 
-The seed's API works: ``WorkerPool(num_workers)``, ``start()``,
+The basic API works: ``WorkerPool(num_workers)``, ``start()``,
 ``submit(func, priority=0, *args, **kwargs)``, ``wait()``, ``results``.
-Fixed and added: a task that raises never hangs ``wait()`` (its exception is
+Beyond the basic API: a task that raises never hangs ``wait()`` (its exception is
 kept on the `Future` that ``submit`` returns and published as
 ``pool.task.failed``); ``shutdown(wait=True, cancel_pending=False)`` and use as
 a context manager leave no thread behind; an optional ``capacity`` makes
 ``submit`` block or raise `QueueFull`; failed tasks are retried by a
 `RetryPolicy` (the backoff is a timer: no worker waits) and then dead-lettered
 (source ``"pool"``). A `WorkerPool` is itself an `Executor`, so a DAG can run
-on it. Retries and dead letters are the `PoolFailures` mixin
-(`engine.pool.failures`); `QueueFull` and `PoolConfigError` are defined in
+on it. Retrying a dead-lettered pool task later is `engine.pool.failures`;
+`QueueFull` and `PoolConfigError` are defined in
 `engine.pool.errors` and importable from here.
 
 Beyond one machine: given an ``executor`` (default: the one set by
@@ -44,12 +44,14 @@ import threading
 from concurrent.futures import CancelledError, Future
 from typing import Any, Callable, Literal
 
+from ..error_text import error_message
 from ..events import Event
 from ..executors.threads import Executor, ExecutorShutdownError, ThreadExecutor, TimerHandle, Timers, current_executor
 from .errors import PoolConfigError, QueueFull
-from .failures import PoolFailures, _register_retrier
+from .failures import _functions, _register_retrier, log
 from ..resilience.retry import RetryPolicy
 from ..runtime import Runtime, current_runtime
+import traceback
 
 OnFull = Literal["block", "raise"]
 _names = itertools.count(1)
@@ -83,7 +85,7 @@ class _Item:
         self.unit = f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', repr(func))}"
 
 
-class WorkerPool(PoolFailures):
+class WorkerPool:
     """Worker threads, each with its own priority queue, that steal from each other."""
 
     def __init__(
@@ -382,4 +384,45 @@ class WorkerPool(PoolFailures):
 
     def __repr__(self) -> str:
         return f"WorkerPool({self.name!r}, workers={self.num_workers})"
+
+    # -- what a failed task means: another attempt on a timer, or a dead letter ----
+
+    def _failed_attempt(self, item: _Item, exc: Exception, worker: int) -> None:
+        if item.first_failure is None:
+            item.first_failure = self.runtime.clock.time()
+        policy = item.retry
+        data = {"unit": item.unit, "attempt": item.attempt, "worker": worker,
+                "error_type": type(exc).__name__, "error": error_message(exc)}
+        if policy is not None and policy.should_retry(exc, item.attempt):
+            delay = policy.delay(item.attempt)
+            with self._cond:
+                self._retrying += 1
+            self._emit("pool.task.retrying", {**data, "delay": delay})
+            item.attempt += 1
+            try:
+                with self._cond:
+                    self._retry_timers[item] = self._timers.call_later(delay, lambda: self._requeue(item))
+                return
+            except ExecutorShutdownError:
+                with self._cond:
+                    self._retrying -= 1
+        self._emit("pool.task.failed", {**data, "traceback": "".join(traceback.format_exception(exc))})
+        _functions[item.unit] = item.func
+        try:
+            self.runtime.dlq.add(
+                source="pool", unit=item.unit, error=exc,
+                payload={"args": list(item.args), "kwargs": dict(item.kwargs)},
+                workflow=self.name, attempts=item.attempt, first_failure=item.first_failure,
+            )
+        except Exception:  # noqa: BLE001 - a broken queue must not lose the failure on the future
+            log.exception("pool %r: could not dead-letter %s", self.name, item.unit)
+        item.future.set_exception(exc)
+        self._finished(item, "failed")
+
+    def _requeue(self, item: _Item) -> None:
+        with self._cond:
+            if self._retry_timers.pop(item, None) is None:
+                return  # cancelled by shutdown(cancel_pending=True)
+            self._retrying -= 1
+            self._enqueue(item, item.priority, None)
 

@@ -3,7 +3,7 @@
 `RetryPolicy` is used wherever work can fail: DAG tasks, saga steps and
 compensations, event handlers and pool tasks. The delay before each retry is
 computed by the pure function `backoff_delay`, so tests check it against its
-bounds; `RetryStrategy.exponential_backoff` is the seed's blocking helper,
+bounds; `RetryStrategy.exponential_backoff` is the basic API's blocking helper,
 which sleeps through an injectable clock and reports each scheduled retry as a
 ``retry.scheduled`` event instead of printing; `RetryPolicy.call` also reports
 giving up as ``retry.gave_up`` and hands the last error to ``on_give_up``, where
@@ -27,31 +27,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, TypeVar
 
 from ..clock import Clock
-from ..errors import FlowError
 from ..events import Event
 from ..error_text import error_message
+from .errors import AttemptTimeoutError, RetryPolicyError
 
 T = TypeVar("T")
 Jitter = Literal["full", "equal", "none"]
-
-
-class RetryPolicyError(FlowError, ValueError):
-    """A retry policy was given values that cannot work."""
-
-    def __init__(self, field: str, value: Any, reason: str) -> None:
-        super().__init__(f"RetryPolicy.{field}={value!r}: {reason}")
-        self.field = field
-        self.value = value
-
-
-class AttemptTimeoutError(FlowError, TimeoutError):
-    """One attempt of a unit of work ran longer than its policy's timeout."""
-
-    def __init__(self, unit: str, timeout: float, attempt: int) -> None:
-        super().__init__(f"{unit}: attempt {attempt} timed out after {timeout:g}s")
-        self.unit = unit
-        self.timeout = timeout
-        self.attempt = attempt
 
 
 def backoff_delay(
@@ -255,7 +236,7 @@ def _run_bounded(func: Callable[[], T], timeout: float, unit: str | None, attemp
 
 
 class RetryStrategy:
-    """The seed's retry helper, kept for its callers."""
+    """The basic API's retry helper, kept for its callers."""
 
     @staticmethod
     def exponential_backoff(
@@ -270,17 +251,17 @@ class RetryStrategy:
     ) -> T:
         """Call ``func`` until it succeeds or ``max_attempts`` have failed.
 
-        ``jitter=True`` is full jitter (the seed scaled by 0.5-1.5 instead).
+        ``jitter=True`` is full jitter.
         """
-        policy = _seed_policy(max_attempts, base_delay, multiplier, max(max_delay, base_delay), bool(jitter))
+        policy = _helper_policy(max_attempts, base_delay, multiplier, max(max_delay, base_delay), bool(jitter))
         return policy.call(func, clock=clock)
 
 
 @functools.lru_cache(maxsize=128)
-def _seed_policy(
+def _helper_policy(
     max_attempts: int, base_delay: float, multiplier: float, max_delay: float, jitter: bool
 ) -> RetryPolicy:
-    # Policies are immutable values, so the seed helper's callers, who pass
+    # Policies are immutable values, so the helper's callers, who pass
     # the same arguments on every call, can share one instead of validating anew.
     return RetryPolicy(
         max_attempts=max_attempts,

@@ -32,23 +32,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..bus.event_bus import EventBus
-from ..errors import FlowError
 from ..events import Event
 from ..jsonable import plain_or_none
 from ..resilience.retry import RetryPolicy
 from .model import SagaStatus
 from ..observe.tracing import run_scope
 from ..error_text import error_line, error_message
+from .errors import ChoreographyError
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
 Handler = Callable[[Event], Any]
 COMPENSATE_SUFFIX = ".compensate"
-
-
-class ChoreographyError(FlowError, ValueError):
-    """A choreography was given an event or a registration that cannot work."""
 
 
 @dataclass
@@ -68,7 +64,7 @@ class ChoreographyInstance:
 class SagaChoreography:
     """A saga whose steps are event handlers of independent services.
 
-    ``on_event(event_type, handler, compensate)`` is the seed's call;
+    ``on_event(event_type, handler, compensate)`` is the basic API's call;
     ``event_handlers`` its table. ``emit`` publishes an event of the saga.
     """
 

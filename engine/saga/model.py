@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable
 
-from ..errors import FlowError
 from ..jsonable import plain_or_none
-from ..error_text import error_line, error_message
+from ..error_text import error_message
+from .errors import SagaDefinitionError, SagaError, SagaStateError, SagaStepTimeout  # noqa: F401 - moved to errors.py; importable here too
 
 
 class SagaStatus(Enum):
@@ -29,33 +29,6 @@ class SagaStatus(Enum):
     COMPENSATED = "compensated"
     FAILED = "failed"
     COMPENSATION_FAILED = "compensation_failed"
-
-
-class SagaDefinitionError(FlowError, ValueError):
-    """A saga was defined (or resumed) with input that cannot work."""
-
-    def __init__(self, saga: str, message: str) -> None:
-        super().__init__(f"saga {saga!r}: {message}")
-        self.saga = saga
-
-
-class SagaStateError(FlowError, ValueError):
-    """An operator action does not apply to the saga run in its current status."""
-
-    def __init__(self, saga: str, run_id: str, message: str) -> None:
-        super().__init__(f"saga {saga!r} run {run_id!r}: {message}")
-        self.saga = saga
-        self.run_id = run_id
-
-
-class SagaStepTimeout(FlowError, TimeoutError):
-    """A saga step ran longer than its timeout."""
-
-    def __init__(self, saga: str, step: str, timeout: float) -> None:
-        super().__init__(f"saga {saga!r} step {step!r} timed out after {timeout}s")
-        self.saga = saga
-        self.step = step
-        self.timeout = timeout
 
 
 @dataclass(slots=True)
@@ -92,36 +65,6 @@ class CompensationOutcome:
         return f"{self.step} {self.status.replace('_', ' ')}"
 
 
-class SagaError(FlowError):
-    """A saga run failed; ``failed_step``, ``error`` and ``compensations`` say how.
-
-    ``compensations`` lists a `CompensationOutcome` per compensated step, in
-    the order they ran; ``status`` is the run's final status.
-    """
-
-    def __init__(
-        self,
-        saga: str,
-        run_id: str,
-        failed_step: str | None,
-        error: BaseException | None,
-        compensations: list[CompensationOutcome],
-        status: SagaStatus,
-    ) -> None:
-        where = f"at step {failed_step!r}" if failed_step else "before resuming"
-        cause = f": {error_line(error)}" if error is not None else ""
-        undone = "; ".join(str(c) for c in compensations) or "nothing to compensate"
-        super().__init__(
-            f"Saga '{saga}' failed {where}{cause}; {undone}; status {status.value}"
-        )
-        self.saga = saga
-        self.run_id = run_id
-        self.failed_step = failed_step
-        self.error = error
-        self.compensations = compensations
-        self.status = status
-
-
 def error_fields(exc: BaseException) -> dict[str, Any]:
     """An error as event data: ``error_type``, ``error``, ``traceback`` strings."""
     return {
@@ -155,7 +98,7 @@ class SagaStep:
 
     Either may take the saga context (a dict of the results of the steps
     completed so far, by step name). ``result`` and ``executed`` describe the
-    most recent run, as in the seed; a run's own record is its `SagaRun`.
+    most recent run, as in the basic API; a run's own record is its `SagaRun`.
     """
 
     name: str

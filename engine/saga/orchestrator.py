@@ -1,4 +1,4 @@
-"""Sagas: the seed's `SagaOrchestrator`, made correct and operable.
+"""Sagas: `SagaOrchestrator`, with compensation an operator can see and drive.
 
 ``add_step(name, forward, compensate)`` then ``execute()`` runs the steps in
 order and returns ``{step: result}``. When a step fails, the completed steps
@@ -13,10 +13,9 @@ Steps may take the saga context (the results so far, by step name) and may
 have a timeout. Every run has a run id; progress is events (``saga.*``,
 each with ``workflow=`` and ``run_id=``) and spans, never prints. An operator
 can retry a stuck run's failed compensations or mark it compensated with a
-reason; recovery resumes a run with `SagaOrchestrator.resume`. The
-compensation half lives in `engine.saga.compensation`.
+reason; recovery resumes a run with `SagaOrchestrator.resume`.
 
-Thread safety: ``_lock`` guards ``_runs`` and the seed's latest-run views
+Thread safety: ``_lock`` guards ``_runs`` and the basic API's latest-run views
 (``status``, ``executed_steps``, each step's ``result``/``executed``). A run
 is changed by the thread executing it; settling a stuck run is serialised by
 the runtime's `SagaBook` lock. Several runs may execute at once.
@@ -25,16 +24,17 @@ the runtime's `SagaBook` lock. Several runs may execute at once.
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 import uuid
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable, Iterable, cast
 
 from ..events import Event
+from ..error_text import error_message
 from ..jsonable import NOT_PLAIN, plain_copy, plain_or_none
 from ..resilience.retry import RetryPolicy
-from .compensation import CompensationMixin
-from .dead_letters import book_for
+from .dead_letters import SOURCE, book_for
 from .model import (
     CompensationOutcome,
     SagaDefinitionError,
@@ -47,6 +47,7 @@ from .model import (
     error_fields,
 )
 from ..observe.tracing import current_span, run_scope
+from ..resilience.dlq.queue import DeadLetterBusyError, DeadLetterNotFound, DeadLetterStateError
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -66,13 +67,15 @@ __all__ = [
 DEFAULT_COMPENSATION_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=5.0)
 
 
-class SagaOrchestrator(CompensationMixin):
+log = logging.getLogger("engine.saga")
+
+class SagaOrchestrator:
     """A saga run by one coordinator, step after step.
 
     ``compensation_retry`` is the policy each compensation runs under
     (default: 3 attempts). ``runs()`` lists recent runs (at most
     ``max_runs``, never dropping one stuck in ``COMPENSATION_FAILED``);
-    ``status`` and ``executed_steps`` describe the latest run, as in the seed.
+    ``status`` and ``executed_steps`` describe the latest run, as in the basic API.
     """
 
     def __init__(
@@ -323,7 +326,7 @@ class SagaOrchestrator(CompensationMixin):
                 self.status = status
 
     def _is_latest(self, run: SagaRun) -> bool:
-        """Whether ``run`` is the newest run (the one the seed's views show); hold ``_lock``."""
+        """Whether ``run`` is the newest run (the one the basic API's views show); hold ``_lock``."""
         return bool(self._runs) and self._runs.get(next(reversed(self._runs))) is run
 
     # -- events ------------------------------------------------------------
@@ -340,3 +343,205 @@ class SagaOrchestrator(CompensationMixin):
     def __repr__(self) -> str:
         steps = [s.name for s in self.steps]
         return f"SagaOrchestrator(name={self.name!r}, steps={steps}, status={self.status.value})"
+
+    # -- compensation, and settling runs whose compensation failed ------------
+
+    def _compensation_order(self, run: SagaRun) -> list[str]:
+        # A step that timed out may have taken effect after all, so it is
+        # undone too, first, since it was the last to start.
+        order = list(reversed(run.completed))
+        if run.timed_out and run.timed_out not in order:
+            order.insert(0, run.timed_out)
+        return order
+
+    def _compensate_all(self, run: SagaRun) -> None:
+        run.status = SagaStatus.COMPENSATING
+        with self._lock:
+            if self._is_latest(run):
+                self.status = SagaStatus.COMPENSATING
+        for name in self._compensation_order(run):
+            if name in run.compensated:
+                continue
+            step = self._step(name)
+            if step.compensate is None:
+                run.outcomes[name] = CompensationOutcome(name, "skipped", 0)
+                continue
+            self._compensate(run, step, park=True)
+        self._settle(run, actor=None)
+
+    def _compensate(
+        self, run: SagaRun, step: SagaStep, *, park: bool, actor: str | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> BaseException | None:
+        """Run one compensation under the policy; returns its error, if any."""
+        runtime = self.runtime
+        clock = runtime.clock
+        attempts = 0
+        first_failure: float | None = None
+
+        def attempt() -> Any:
+            nonlocal attempts, first_failure
+            attempts += 1
+            try:
+                return self._invoke(step, step.compensate, step.compensate_takes_context, run, None)
+            except Exception:
+                if first_failure is None:
+                    first_failure = clock.time()
+                raise
+
+        self._emit("saga.compensation.started", run, step=step.name, actor=actor)
+        began = clock.monotonic()
+        span = None
+        try:
+            with runtime.tracer.start_span(
+                f"saga.compensate {step.name}",
+                {"workflow": self.name, "saga.step": step.name, "saga.run_id": run.run_id},
+            ) as span:
+                (policy or self.compensation_retry).call(
+                    attempt, clock=clock, publish=runtime.bus.publish,
+                    unit=f"{self.name}.{step.name}.compensate",
+                )
+        except Exception as exc:
+            previous = run.outcomes.get(step.name)
+            letter_id = previous.letter_id if previous else None
+            if park:
+                letter_id = self._park(run, step, exc, attempts, span, first_failure).id
+            run.outcomes[step.name] = CompensationOutcome(
+                step.name, "failed", attempts, type(exc).__name__, error_message(exc), letter_id
+            )
+            self._emit("saga.compensation.failed", run, step=step.name, attempts=attempts,
+                       letter_id=letter_id, actor=actor, duration=clock.monotonic() - began,
+                       **error_fields(exc))
+            return exc
+        run.outcomes[step.name] = CompensationOutcome(step.name, "compensated", attempts)
+        if step.name not in run.compensated:
+            run.compensated.append(step.name)
+        self._emit("saga.compensation.completed", run, step=step.name, attempts=attempts,
+                   actor=actor, duration=clock.monotonic() - began)
+        return None
+
+    def _park(
+        self, run: SagaRun, step: SagaStep, exc: Exception, attempts: int, span: Any,
+        first_failure: float | None,
+    ) -> Any:
+        runtime = self.runtime
+        generation = runtime.definitions.generation(self.name)
+        return runtime.dlq.add(
+            source=SOURCE,
+            unit=step.name,
+            error=exc,
+            payload={
+                "saga": self.name,
+                "run_id": run.run_id,
+                "step": step.name,
+                "context": plain_or_none(run.results),
+                "failed_step": run.failed_step,
+            },
+            workflow=self.name,
+            definition_version=generation or None,
+            attempts=attempts,
+            run_id=run.run_id,
+            trace_id=getattr(span, "trace_id", None),
+            span_id=getattr(span, "span_id", None),
+            first_failure=first_failure,
+        )
+
+    def _settle(self, run: SagaRun, actor: str | None) -> None:
+        """Set the run's final status from its outcomes and announce it."""
+        failed = run.failed_compensations
+        common = {
+            "failed_step": run.failed_step,
+            "compensated": list(run.compensated),
+            "outcomes": [o.to_dict() for o in run.outcomes.values()],
+            "actor": actor,
+            **(error_fields(run.error) if run.error is not None else {}),
+        }
+        if failed:
+            self._finish(run, SagaStatus.COMPENSATION_FAILED)
+            self._book.park(run)
+            self._emit("saga.compensation_failed", run, failed_compensations=failed, **common)
+        else:
+            self._finish(run, SagaStatus.COMPENSATED)
+            self._book.release(run)
+            self._emit("saga.compensated", run, **common)
+
+    def retry_compensations(self, run_id: str, *, actor: str = "operator") -> SagaRun:
+        """Run the failed compensations of a stuck run again (under the policy).
+
+        When they all succeed the run becomes ``COMPENSATED`` and their
+        dead letters are resolved; otherwise it stays ``COMPENSATION_FAILED``.
+        """
+        with self._book.lock:
+            run = self._stuck(run_id)
+            for name in [s for s in self._compensation_order(run) if s in run.failed_compensations]:
+                letter_id = run.outcomes[name].letter_id
+                if self._compensate(run, self._step(name), park=False, actor=actor) is None:
+                    self._resolve_letter(letter_id, f"compensation retried from saga run {run_id}", actor)
+            self._settle(run, actor)
+        return run
+
+    def mark_compensated(self, run_id: str, reason: str, *, actor: str = "operator") -> SagaRun:
+        """Declare a stuck run compensated by hand; ``reason`` is required and kept."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise SagaStateError(self.name, run_id, "marking a run compensated needs a reason")
+        with self._book.lock:
+            run = self._stuck(run_id)
+            failed = run.failed_compensations
+            now = self.runtime.clock.time()
+            run.notes.append({"action": "marked_compensated", "reason": reason, "actor": actor,
+                              "time": now, "steps": failed})
+            for name in failed:
+                self._discard_letter(run.outcomes[name].letter_id, reason, actor)
+                run.outcomes[name].status = "marked_compensated"
+            self._finish(run, SagaStatus.COMPENSATED)
+            self._book.release(run)
+            self._emit("saga.marked_compensated", run, reason=reason, actor=actor, steps=failed)
+        return run
+
+    def _stuck(self, run_id: str) -> SagaRun:
+        run = self.run(run_id)
+        if run.status is not SagaStatus.COMPENSATION_FAILED:
+            raise SagaStateError(
+                self.name, run_id, f"it is {run.status.value}, not compensation_failed"
+            )
+        return run
+
+    def _resolve_letter(self, letter_id: str | None, reason: str, actor: str) -> None:
+        if letter_id is None:
+            return
+        try:
+            self.runtime.dlq.resolve(letter_id, reason, actor=actor)
+        except (DeadLetterNotFound, DeadLetterStateError, DeadLetterBusyError) as exc:
+            # Already settled (or evicted) in the queue: nothing left to clear.
+            log.info("dead letter %s of saga %s not resolved: %s", letter_id, self.name, exc)
+
+    def _discard_letter(self, letter_id: str | None, reason: str, actor: str) -> None:
+        if letter_id is None:
+            return
+        try:
+            self.runtime.dlq.discard(letter_id, reason, actor=actor)
+        except (DeadLetterNotFound, DeadLetterStateError, DeadLetterBusyError) as exc:
+            # Already settled (or evicted) in the queue: nothing left to clear.
+            log.info("dead letter %s of saga %s not discarded: %s", letter_id, self.name, exc)
+
+    def _retry_letter(self, step_name: str, payload: dict[str, Any], letter_id: str) -> None:
+        """Run one parked compensation again (the dead-letter retrier's work)."""
+        step = self._step(step_name)
+        if step.compensate is None:
+            raise SagaDefinitionError(self.name, f"step {step_name!r} has no compensation any more")
+        run_id = str(payload.get("run_id") or letter_id)
+        with self._book.lock:
+            run = self._book.find(self.name, run_id)
+            done = run.outcomes.get(step_name) if run is not None else None
+            if done is not None and done.status in ("compensated", "marked_compensated"):
+                return
+            if run is None:
+                run = SagaRun(self.name, run_id, SagaStatus.COMPENSATION_FAILED)
+                run.results = dict(payload.get("context") or {})
+                run.outcomes[step_name] = CompensationOutcome(step_name, "failed", 0, letter_id=letter_id)
+            error = self._compensate(run, step, park=False, actor="dlq",
+                                     policy=RetryPolicy.no_retry())
+            if error is not None:
+                raise error
+            if run.status is SagaStatus.COMPENSATION_FAILED and not run.failed_compensations:
+                self._settle(run, "dlq")

@@ -32,7 +32,7 @@ import logging
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from .core import Store
@@ -41,14 +41,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("engine.store")
 
 
+class RestoredInstance(NamedTuple):
+    """A state-machine instance recovery put back: its workflow and its id."""
+
+    workflow: str | None
+    instance_id: str
+
+
+class SkippedUnit(NamedTuple):
+    """Something recovery could not resume, and why."""
+
+    unit: str
+    reason: str
+
+
 @dataclass
 class RecoveryReport:
     """What `Store.recover` did: ids resumed or restored, and what could not be."""
 
     dag_runs: dict[str, Any] = field(default_factory=dict)
     sagas: dict[str, Future] = field(default_factory=dict)
-    fsm_instances: list[tuple[str | None, str]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
+    fsm_instances: list[RestoredInstance] = field(default_factory=list)
+    failed: list[SkippedUnit] = field(default_factory=list)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -146,7 +160,7 @@ def _restore_machines(
         except Exception as exc:  # noqa: BLE001 - one bad instance must not stop recovery
             _fail(report, f"{name}/{record.instance_id}", f"{type(exc).__name__}: {exc}")
             continue
-        report.fsm_instances.append((name, record.instance_id))
+        report.fsm_instances.append(RestoredInstance(name, record.instance_id))
 
 
 def _end_interrupted_retry(runtime: Any, run: Any, report: RecoveryReport) -> None:
@@ -171,4 +185,4 @@ def _end_interrupted_retry(runtime: Any, run: Any, report: RecoveryReport) -> No
 
 def _fail(report: RecoveryReport, unit: str, reason: str) -> None:
     log.warning("recovery of %s skipped: %s", unit, reason)
-    report.failed.append((unit, reason))
+    report.failed.append(SkippedUnit(unit, reason))

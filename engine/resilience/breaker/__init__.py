@@ -1,6 +1,6 @@
 """Circuit breakers, importable from one place: the breaker itself
-(`engine.resilience.breaker.circuit`, with its state transitions in `engine.resilience.breaker.transitions`
-and the operator's overrides in `engine.resilience.breaker.overrides`), its states,
+(`engine.resilience.breaker.circuit`, with its state transitions and the
+operator's overrides), its states,
 errors and settings (`engine.resilience.breaker.config`), its counters and outcome
 windows (`engine.resilience.breaker.stats`) and the registry of named breakers a
 runtime's workflows share (`engine.resilience.breaker.registry`).

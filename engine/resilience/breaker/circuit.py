@@ -1,8 +1,7 @@
 """Circuit breakers: stop calling a failing downstream, then probe it carefully.
 
-The seed's API works: ``CircuitBreaker(failure_threshold, timeout)``,
-``call(func, *args, **kwargs)``, ``state`` and `CircuitState`. Fixed and
-added:
+The basic API works: ``CircuitBreaker(failure_threshold, timeout)``,
+``call(func, *args, **kwargs)``, ``state`` and `CircuitState`. Beyond it:
 
 * State changes are atomic under ``_lock``; the protected call runs outside
   it. A CLOSED breaker admits without taking the lock, so a healthy call
@@ -31,14 +30,12 @@ added:
   publishes ``fallback.used``.
 * Inside a traced context a call gets a ``breaker.call`` span (kind client);
   outside one, tracing costs nothing.
-* Not the seed's: consecutive failures reset on success (the seed counted
-  every failure since the last probe), and the seed's bare ``Exception`` on
-  rejection is a `CircuitOpenError` (still an ``Exception``).
+* Consecutive failures reset on success, and a rejected call raises
+  `CircuitOpenError` (an ``Exception``).
 
-States, errors and settings live in `engine.resilience.breaker.config`, the counters in
-`engine.resilience.breaker.stats`, how counted outcomes move the state (and the
-transitions) in `engine.resilience.breaker.transitions`, and the operator overrides in
-`engine.resilience.breaker.overrides`.
+States and settings live in `engine.resilience.breaker.config`, the errors in
+`engine.resilience.breaker.errors`, the counters in `engine.resilience.breaker.stats`;
+how counted outcomes move the state and the operator overrides are here.
 """
 
 from __future__ import annotations
@@ -49,6 +46,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from .config import (
+    BreakerOverride,
     SETTINGS,
     BreakerConfigError,
     CircuitOpenError,
@@ -56,9 +54,7 @@ from .config import (
     check_settings,
     effective_minimum_calls,
 )
-from .overrides import BreakerOverrides
 from .stats import FAILED, FAILURE, IGNORED, REJECTION, SLOW, BreakerStats, OutcomeWindow
-from .transitions import BreakerTransitions
 from ...clock import Clock, SystemClock
 from ...events import Event
 from ..fallback import NO_FALLBACK, use_fallback
@@ -74,7 +70,7 @@ _names = itertools.count(1)
 _CLOSED, _OPEN, _HALF_OPEN = CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN
 
 
-class CircuitBreaker(LocalOnly, BreakerTransitions, BreakerOverrides):
+class CircuitBreaker(LocalOnly):
     """One breaker guarding one downstream service.
 
     It lives in the engine's process: sending it to a remote worker raises
@@ -132,7 +128,7 @@ class CircuitBreaker(LocalOnly, BreakerTransitions, BreakerOverrides):
         self.stats = BreakerStats()
         self.last_failure_time: float | None = None
         self._state = _CLOSED
-        self._override: str | None = None
+        self._override: BreakerOverride | None = None
         self._generation = 0
         self._consecutive = 0
         self._opened_at = 0.0
@@ -168,13 +164,13 @@ class CircuitBreaker(LocalOnly, BreakerTransitions, BreakerOverrides):
         """Whether the breaker decides on failure rates rather than consecutive failures."""
         return self.failure_rate_threshold is not None
 
-    # -- the seed's view -----------------------------------------------
+    # -- the basic view -----------------------------------------------
 
     @property
     def state(self) -> CircuitState:
         """The current state; an OPEN breaker whose timeout passed reads HALF_OPEN."""
         with self._lock:
-            if self._override == "forced_open":
+            if self._override is BreakerOverride.FORCED_OPEN:
                 return _OPEN
             if self._override is not None:
                 return _CLOSED
@@ -189,8 +185,8 @@ class CircuitBreaker(LocalOnly, BreakerTransitions, BreakerOverrides):
         return self._consecutive
 
     @property
-    def override(self) -> str | None:
-        """The operator override in force: ``forced_open``, ``forced_closed``, ``disabled`` or None."""
+    def override(self) -> BreakerOverride | None:
+        """The operator override in force (a `BreakerOverride`), or None."""
         return self._override
 
     # -- calling -------------------------------------------------------
@@ -276,9 +272,9 @@ class CircuitBreaker(LocalOnly, BreakerTransitions, BreakerOverrides):
 
     def _admit_locked(self) -> tuple[int, bool, list[Event] | None, CircuitOpenError | None]:
         override = self._override
-        if override == "disabled":
+        if override is BreakerOverride.DISABLED:
             return -1, False, None, None
-        if override == "forced_closed":
+        if override is BreakerOverride.FORCED_CLOSED:
             return self._generation, False, None, None
         now = self.clock.monotonic()
         if override == "forced_open":
@@ -344,7 +340,7 @@ class CircuitBreaker(LocalOnly, BreakerTransitions, BreakerOverrides):
             now = self.clock.monotonic()
             failure_rate, slow_rate = self._window.rates()
             retry_after = None
-            if self._override == "forced_open":
+            if self._override is BreakerOverride.FORCED_OPEN:
                 retry_after = None
             elif self._state is _OPEN:
                 retry_after = max(0.0, self.timeout - (now - self._opened_at))
@@ -366,4 +362,123 @@ class CircuitBreaker(LocalOnly, BreakerTransitions, BreakerOverrides):
 
     def __repr__(self) -> str:
         return f"CircuitBreaker(name={self.name!r}, state={self._state.value}, override={self._override})"
+
+    # -- how counted outcomes move the state ----------------------------------
+
+    def _closed_outcome_locked(self, outcome: int, now: float) -> Event | None:
+        if outcome & FAILED:
+            self._consecutive += 1
+        else:
+            self._consecutive = 0
+        if not self.rate_mode:
+            if self._consecutive >= self.failure_threshold:
+                return self._open_locked(now, "failure_threshold")
+            return None
+        window = self._window
+        window.add(outcome)
+        if len(window) < self._minimum_calls:
+            return None
+        return self._judge_rates_locked(window, now)
+
+    def _probe_outcome_locked(self, outcome: int, now: float) -> Event | None:
+        if not self.rate_mode and outcome & FAILED:
+            return self._open_locked(now, "probe_failed")
+        results = self._probe_results
+        results.add(outcome)
+        if len(results) < self.half_open_max_calls:
+            return None
+        if not self.rate_mode:
+            return self._close_locked("probes_succeeded")
+        event = self._judge_rates_locked(results, now)
+        return event if event is not None else self._close_locked("probe_rates_below_threshold")
+
+    def _judge_rates_locked(self, window: OutcomeWindow, now: float) -> Event | None:
+        failure_rate, slow_rate = window.rates()
+        if failure_rate is not None and failure_rate >= self.failure_rate_threshold:
+            return self._open_locked(now, "failure_rate", failure_rate, slow_rate)
+        if slow_rate is not None and self.slow_call_duration is not None and slow_rate >= self.slow_call_rate_threshold:
+            return self._open_locked(now, "slow_call_rate", failure_rate, slow_rate)
+        return None
+
+    def _open_locked(
+        self, now: float, reason: str, failure_rate: float | None = None, slow_rate: float | None = None
+    ) -> Event:
+        self._state = _OPEN
+        self._opened_at = now
+        self._generation += 1
+        self._probes = 0
+        self._probe_results = OutcomeWindow(None)
+        self._clear_window_locked()
+        return self._event(
+            "breaker.opened",
+            {
+                "reason": reason,
+                "consecutive_failures": self._consecutive,
+                "failure_rate": failure_rate,
+                "slow_call_rate": slow_rate,
+                "retry_after": self.timeout,
+            },
+        )
+
+    def _maybe_half_open_locked(self, now: float) -> Event | None:
+        if self._state is not _OPEN or now - self._opened_at < self.timeout:
+            return None
+        self._state = _HALF_OPEN
+        self._generation += 1
+        self._probes = 0
+        self._probe_results = OutcomeWindow(None)
+        return self._event("breaker.half_opened", {"max_probes": self.half_open_max_calls})
+
+    def _close_locked(self, reason: str) -> Event:
+        self._state = _CLOSED
+        self._generation += 1
+        self._consecutive = 0
+        self._probes = 0
+        self._probe_results = OutcomeWindow(None)
+        self._clear_window_locked()
+        return self._event("breaker.closed", {"reason": reason})
+
+    def _clear_window_locked(self) -> None:
+        self._window = OutcomeWindow(self.sliding_window_size)
+
+    def _event(self, event_type: str, data: dict[str, Any]) -> Event:
+        data["breaker"] = self.name
+        return Event(event_type, data)
+
+    # -- operator overrides: force open, force closed, disable, reset ---------
+
+    def force_open(self, *, actor: str = "operator", reason: str | None = None) -> None:
+        """Reject every call until `reset` (or another override)."""
+        self._set_override(BreakerOverride.FORCED_OPEN, "force_open", actor, reason)
+
+    def force_closed(self, *, actor: str = "operator", reason: str | None = None) -> None:
+        """Admit every call, still counting outcomes, until `reset`."""
+        self._set_override(BreakerOverride.FORCED_CLOSED, "force_closed", actor, reason)
+
+    def disable(self, *, actor: str = "operator", reason: str | None = None) -> None:
+        """Make the breaker a plain pass-through (no counting, no state) until `reset`."""
+        self._set_override(BreakerOverride.DISABLED, "disable", actor, reason)
+
+    def reset(self, *, actor: str = "operator", reason: str | None = None) -> None:
+        """Drop any override and start CLOSED with empty counts (lifetime counters stay)."""
+        self._set_override(None, "reset", actor, reason)
+
+    def _set_override(self, override: BreakerOverride | None, action: str, actor: str, reason: str | None) -> None:
+        with self._lock:
+            self._override = override
+            if override is None:
+                self._state = _CLOSED
+                self._consecutive = 0
+                self._probes = 0
+                self._probe_results = OutcomeWindow(None)
+                self._clear_window_locked()
+            self._generation += 1
+            state = self._state.value if override is None else (
+                "open" if override is BreakerOverride.FORCED_OPEN else "closed"
+            )
+            event = self._event(
+                "breaker.forced",
+                {"action": action, "actor": actor, "reason": reason, "override": override.value if override else None, "state": state},
+            )
+        self.runtime.bus.publish(event)
 

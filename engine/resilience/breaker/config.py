@@ -6,10 +6,11 @@ others) and names the breaker and the field in its error.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
-from ...errors import FlowError
+from .errors import BreakerConfigError
+from .errors import CircuitOpenError  # noqa: F401 - moved to errors.py; importable here too
 
 
 class CircuitState(Enum):
@@ -18,25 +19,12 @@ class CircuitState(Enum):
     HALF_OPEN = "half_open"
 
 
-class CircuitOpenError(FlowError):
-    """A call was rejected because its circuit breaker is open."""
+class BreakerOverride(StrEnum):
+    """An operator's override of a breaker's own state (`CircuitBreaker.override`)."""
 
-    def __init__(self, breaker: str, retry_after: float | None, state: CircuitState) -> None:
-        when = "until an operator resets it" if retry_after is None else f"retry after {retry_after:.3g}s"
-        super().__init__(f"Circuit breaker {breaker!r} is OPEN; {when}")
-        self.breaker = breaker
-        self.retry_after = retry_after
-        self.state = state
-
-
-class BreakerConfigError(FlowError, ValueError):
-    """A circuit breaker was given a setting that cannot work."""
-
-    def __init__(self, breaker: str, field: str, value: Any, reason: str) -> None:
-        super().__init__(f"circuit breaker {breaker!r}: {field}={value!r} {reason}")
-        self.breaker = breaker
-        self.field = field
-        self.value = value
+    FORCED_OPEN = "forced_open"
+    FORCED_CLOSED = "forced_closed"
+    DISABLED = "disabled"
 
 
 SETTINGS = (

@@ -17,23 +17,12 @@ from typing import TYPE_CHECKING, Any
 from .config import SETTINGS, BreakerConfigError
 from .circuit import CircuitBreaker
 from ...errors import FlowError
+from .errors import BreakerNotFound
 
 if TYPE_CHECKING:
     from ...runtime import Runtime
 
 log = logging.getLogger("engine.breakers")
-
-
-class BreakerNotFound(FlowError, KeyError):
-    """No circuit breaker is registered under the given name."""
-
-    def __init__(self, name: str, known: list[str]) -> None:
-        super().__init__(f"no circuit breaker named {name!r} (known: {', '.join(known) or 'none'})")
-        self.name = name
-        self.known = known
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class BreakerRegistry:

@@ -20,13 +20,25 @@ import re
 import traceback as _traceback
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
 from ...errors import FlowError
 from ...error_text import error_message
 
-Status = Literal["dead", "retrying", "resolved", "discarded"]
-STATUSES: tuple[str, ...] = ("dead", "retrying", "resolved", "discarded")
+
+
+class DeadLetterStatus(StrEnum):
+    """Where a dead letter stands: waiting for an operator, being retried, or done."""
+
+    DEAD = "dead"
+    RETRYING = "retrying"
+    RESOLVED = "resolved"
+    DISCARDED = "discarded"
+
+
+Status = DeadLetterStatus
+STATUSES: tuple[str, ...] = tuple(status.value for status in DeadLetterStatus)
 SOURCES: tuple[str, ...] = ("task", "saga.compensation", "handler", "pool", "message")
 
 
@@ -79,12 +91,17 @@ class DeadLetter:
     run_id: str | None = None
     trace_id: str | None = None
     span_id: str | None = None
-    status: Status = "dead"
+    status: DeadLetterStatus = DeadLetterStatus.DEAD
     fingerprint: str = ""
     location: str = ""
     payload_exact: bool = True
     history: tuple[DeadLetterAction, ...] = ()
     event: dict[str, Any] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        # Actions set the status as text (``replace(letter, status="retrying")``).
+        if type(self.status) is not DeadLetterStatus:
+            object.__setattr__(self, "status", DeadLetterStatus(self.status))
 
     @classmethod
     def from_failure(
@@ -168,7 +185,7 @@ class DeadLetter:
             "run_id": self.run_id,
             "trace_id": self.trace_id,
             "span_id": self.span_id,
-            "status": self.status,
+            "status": self.status.value,
             "fingerprint": self.fingerprint,
             "location": self.location,
             "history": [action.to_dict() for action in self.history],
@@ -198,7 +215,7 @@ class DeadLetter:
             "id": self.id,
             "source": self.source,
             "unit": self.unit,
-            "status": self.status,
+            "status": self.status.value,
             "attempts": self.attempts,
             "error_type": self.error_type,
             "error": self.error,

@@ -27,8 +27,8 @@ Every action is an event (``dlq.added``, ``dlq.retried``, ``dlq.resolved``,
 settled one (resolved or discarded), else the oldest dead one, is evicted
 with a ``dlq.evicted`` event; letters being retried are never evicted.
 
-Retry and replay, and the folding of a repeated failure into its letter,
-live in `engine.resilience.dlq.attempts`; bulk actions in `engine.resilience.dlq.bulk`; the errors
+Retry and replay are methods here; the folding of a repeated failure into
+its letter is `engine.resilience.dlq.attempts`; bulk actions in `engine.resilience.dlq.bulk`; the errors
 and filter names in `engine.resilience.dlq.errors`.
 
 Thread safety: ``_lock`` guards the letter book (`engine.resilience.dlq.book`: the
@@ -49,7 +49,7 @@ from .letter import (
     InMemoryDeadLetterStore,
     strict_json_value,
 )
-from .attempts import LetterAttempts, _attempt
+from .attempts import _Attempt, _attempt
 from .book import LetterBook
 from .bulk import BulkOutcome, discard_matching, retry_matching
 from .errors import (
@@ -64,6 +64,8 @@ from ...errors import FlowError
 from ...events import Event
 
 if TYPE_CHECKING:
+    from .queue import Replayer, Retrier
+    from .book import LetterBook
     from ...runtime import Runtime
 
 __all__ = [
@@ -83,8 +85,8 @@ Replayer = Callable[[DeadLetter, Event], None]
 DEFAULT_CAPACITY = 10_000
 
 
-class DeadLetterQueue(LetterAttempts):
-    """Dead letters with operator actions; the seed's ``send``/``get_messages`` work too.
+class DeadLetterQueue:
+    """Dead letters with operator actions; the basic API's ``send``/``get_messages`` work too.
 
     ``store`` keeps the letters (in memory by default; letters already in it
     are there at once); ``capacity`` caps how many are kept.
@@ -168,7 +170,7 @@ class DeadLetterQueue(LetterAttempts):
         return letter
 
     def send(self, message: Any) -> DeadLetter:
-        """The seed's API: keep ``message`` as a letter of source ``"message"``."""
+        """The basic API: keep ``message`` as a letter of source ``"message"``."""
         error = message.get("error") if isinstance(message, dict) else None
         return self.add(
             source="message",
@@ -178,7 +180,7 @@ class DeadLetterQueue(LetterAttempts):
         )
 
     def get_messages(self) -> list[dict[str, Any]]:
-        """The seed's view: ``{"message", "timestamp"}`` for each letter sent with ``send``."""
+        """The basic API's view: ``{"message", "timestamp"}`` for each letter sent with ``send``."""
         return [
             {"message": letter.payload, "timestamp": letter.first_failure}
             for letter in self.list(source="message")
@@ -186,7 +188,7 @@ class DeadLetterQueue(LetterAttempts):
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        """The seed's attribute: the same list as `get_messages`."""
+        """The basic API's attribute: the same list as `get_messages`."""
         return self.get_messages()
 
     # -- reading -------------------------------------------------------
@@ -349,6 +351,100 @@ class DeadLetterQueue(LetterAttempts):
                 span_id=letter.span_id,
             )
         )
+
+    # -- retry and replay, and the attempt they run in ------------------------
+
+    def retry(self, letter_id: str, *, actor: str = "operator", reason: str | None = None) -> DeadLetter:
+        """Run the letter's unit again; returns the letter as it ends (resolved or dead)."""
+        with self._lock:
+            letter = self._require_locked(letter_id, "retry")
+            retrier = self._retriers.get(letter.source)
+            if retrier is None:
+                raise NoRetrierError(letter_id, letter.source)
+            letter = self._begin_locked(letter, "retry", actor, reason)
+        self._publish("dlq.retried", letter, {"actor": actor, "reason": reason})
+        return self._run_attempt(letter, lambda: retrier(letter), "retry", actor)
+
+    def replay(self, letter_id: str, *, actor: str = "operator", reason: str | None = None) -> DeadLetter:
+        """Publish the letter's original event again; returns the letter as it ends.
+
+        The new event has the original type and the letter's (possibly
+        edited) payload as data, and keeps the original trace id; it is
+        published inside a ``dlq.replay`` span linked to the original span.
+        A handler that fails on it during delivery puts the letter back
+        ``dead``; otherwise the letter is resolved.
+        """
+        with self._lock:
+            letter = self._require_locked(letter_id, "replay")
+            if letter.event is None:
+                raise DeadLetterStateError(
+                    letter_id, "replay", letter.status, "it has no original event (only handler letters do)"
+                )
+            replayer = self._replayers.get(letter.source)
+            letter = self._begin_locked(letter, "replay", actor, reason)
+        return self._run_attempt(
+            letter, lambda: self._republish(letter, replayer, actor, reason), "replay", actor
+        )
+
+    def _begin_locked(self, letter: DeadLetter, action: str, actor: str, reason: str | None) -> DeadLetter:
+        return self._change_locked(letter, "retrying", action, actor, reason)
+
+    def _run_attempt(self, letter: DeadLetter, run: Callable[[], Any], how: str, actor: str) -> DeadLetter:
+        attempt = _Attempt(letter)
+        token = _attempt.set(attempt)
+        failure: BaseException | str | None = None
+        interrupted: BaseException | None = None
+        try:
+            run()
+        except Exception as exc:  # noqa: BLE001 - the failure is recorded on the letter
+            failure = exc
+        except BaseException as exc:
+            interrupted = exc
+            failure = f"{how} interrupted by {type(exc).__name__}"
+        finally:
+            _attempt.reset(token)
+        if failure is None:
+            failure = attempt.failure
+        if failure is None:
+            with self._lock:
+                current = self._book.get(letter.id) or letter
+                done = self._change_locked(current, "resolved", "resolved", actor, f"{how} succeeded")
+            self._publish("dlq.resolved", done, {"actor": actor, "via": how})
+            return done
+        message = failure if isinstance(failure, str) else str(failure)
+        with self._lock:
+            current = self._book.get(letter.id) or letter
+            back = current.failed_again(failure, self._action(f"{how}.failed", actor, message))
+            self._book.put(back)
+        self._publish("dlq.retry_failed", back, {"actor": actor, "via": how})
+        if interrupted is not None:
+            raise interrupted
+        return back
+
+    def _republish(self, letter: DeadLetter, replayer: Replayer | None, actor: str, reason: str | None) -> None:
+        original = letter.event or {}
+        links: tuple[tuple[str, str], ...] = ()
+        if original.get("trace_id") and original.get("span_id"):
+            links = ((original["trace_id"], original["span_id"]),)
+        attributes = {"dead_letter": letter.id, "event_type": original.get("type"), "actor": actor}
+        with self.runtime.tracer.start_span("dlq.replay", attributes, kind="producer", links=links) as span:
+            event = Event(
+                original.get("type", letter.unit),
+                letter.payload if isinstance(letter.payload, dict) else {"payload": letter.payload},
+                workflow=original.get("workflow", letter.workflow),
+                run_id=original.get("run_id", letter.run_id),
+                trace_id=original.get("trace_id") or span.trace_id,
+                span_id=span.span_id,
+            )
+            self._publish(
+                "dlq.replayed",
+                letter,
+                {"actor": actor, "reason": reason, "event_id": event.id, "original_event_id": original.get("id")},
+            )
+            if replayer is None:
+                self.runtime.bus.publish(event)
+            else:
+                replayer(letter, event)
 
 
 def check_filters(filters: dict[str, Any]) -> dict[str, Any]:
