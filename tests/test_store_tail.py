@@ -117,3 +117,12 @@ def test_the_bridge_takes_an_attached_engines_events_like_a_local_one(tmp_path):
     store.close()
     assert [e.type for e in viewer.opening] == ["before.open"]
     assert taken == ["after.open"]
+
+
+def test_remote_commands_offer_every_command_a_local_console_has():
+    from console.commands import EngineCommands
+    from console.remote_commands import RemoteCommands
+
+    local = {name for name in vars(EngineCommands) if not name.startswith("_") and callable(getattr(EngineCommands, name))}
+    remote = {name for name in vars(RemoteCommands) if not name.startswith("_")}
+    assert local - remote <= {"workflow_names"}

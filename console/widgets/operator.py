@@ -10,7 +10,6 @@ engine's events come back through the bridge and the panel shows the outcome.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 from textual.widget import Widget
@@ -39,7 +38,7 @@ def operate(
     failed: Callable[[BaseException], None] | None = None,
     changes: bool = True,
 ) -> bool:
-    """Run ``command(app.commands, *args)`` off the UI thread; False when refused.
+    """Run ``app.commands``' ``command`` with ``args`` off the UI thread; False when refused.
 
     ``changes=False`` marks a read (allowed under ``--readonly``). ``done``
     (optional) is called on the UI thread with the command's result;
@@ -52,7 +51,10 @@ def operate(
     if commands is None or getattr(app, "engine", None) is None:
         app.notify(f"{label}: no engine attached", severity="error", markup=False)
         return False
-    function: Callable[..., Any] = functools.partial(command, commands)
+    # ``command`` is an `EngineCommands` method; the app's commands may be another
+    # implementation of them (an attached console's `RemoteCommands`), so the
+    # method is looked up on that object by its name.
+    function: Callable[..., Any] = getattr(commands, command.__name__)
 
     def work() -> None:
         try:

@@ -58,25 +58,23 @@ def failed_definition(runtime: Runtime, name: str | None) -> DAGWorkflow | None:
         return _failed.get(runtime, {}).get(name) if name is not None else None
 
 
-def register_retrier(runtime: Runtime) -> None:
-    """Make ``runtime``'s dead-letter queue able to retry task letters (once per runtime)."""
+def register_retrier(runtime: Runtime, kind: type[DAGWorkflow]) -> None:
+    """Make ``runtime``'s dead-letter queue retry task letters of ``kind`` workflows (once per runtime)."""
     with _registered_lock:
         if runtime in _registered:
             return
         _registered.add(runtime)
-    runtime.dlq.register_retrier("task", lambda letter: retry_task_letter(runtime, letter))
+    runtime.dlq.register_retrier("task", lambda letter: retry_task_letter(runtime, letter, kind))
 
 
-def retry_task_letter(runtime: Runtime, letter: Any) -> Any:
+def retry_task_letter(runtime: Runtime, letter: Any, kind: type[DAGWorkflow]) -> Any:
     """Run a dead-lettered task again from ``letter.payload["inputs"]``.
 
     Uses the current definition of ``letter.workflow`` (falling back on the
     definition that failed), under a new run id; raises if the task fails.
     """
     workflow = runtime.definitions.get(letter.workflow) or failed_definition(runtime, letter.workflow)
-    from .workflow import DAGWorkflow
-
-    if not isinstance(workflow, DAGWorkflow):
+    if not isinstance(workflow, kind):
         raise DAGValidationError(
             f"dead letter {letter.id}: no DAG definition named {letter.workflow!r} is loaded",
             workflow=letter.workflow, task_id=letter.unit,

@@ -76,6 +76,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("engine.dag")
 
+# Per-task records are made with the tuple constructor itself: a named
+# tuple's own __new__ is a Python call, twice the cost on this path.
+_new = tuple.__new__
+
 
 class RunStatus(Enum):
     """Where a whole run stands."""
@@ -284,7 +288,7 @@ class DAGRun:
             live[tid] = attempt
             states[tid] = RUNNING
             deps = task.depends_on
-            out.append(ReadyAttempt(task, attempt, {dep: results[dep] for dep in deps} if deps else {}))
+            out.append(_new(ReadyAttempt, (task, attempt, {dep: results[dep] for dep in deps} if deps else {})))
         if not out and not live and not ready and not self._retry_timers and not self._finishing:
             self._finishing = self._finish_now = True
         return out
@@ -415,7 +419,7 @@ class DAGRun:
         With ``keep_one`` the first task claimed here is returned for the
         calling worker to run itself.
         """
-        self._outcomes.append(AttemptOutcome(tid, attempt, ok, value, duration, span_id))
+        self._outcomes.append(_new(AttemptOutcome, (tid, attempt, ok, value, duration, span_id)))
         return self._settle(keep_one)
 
     def _settle(self, keep_one: bool = False) -> ReadyAttempt | None:
@@ -576,11 +580,11 @@ class DAGRun:
             except Exception as exc:  # noqa: BLE001 - the run decides what a failure means
                 span.set_status("error", error_line(exc))
                 span.record_exception(exc)
-                return AttemptOutcome(tid, attempt, False, exc, monotonic() - start, span_id)
+                return _new(AttemptOutcome, (tid, attempt, False, exc, monotonic() - start, span_id))
             finally:
                 if timer is not None:
                     timer.cancel()
-            return AttemptOutcome(tid, attempt, True, result, monotonic() - start, span_id)
+            return _new(AttemptOutcome, (tid, attempt, True, result, monotonic() - start, span_id))
 
     def _drive(self, task: Task, attempt: int, inputs: dict[str, Any]) -> None:
         """Run an attempt, then keep this thread going with a task it made ready.

@@ -94,7 +94,7 @@ class DAGWorkflow:
         self._added = 0
         self._active: dict[str, DAGRun] = {}
         self._recent: OrderedDict[str, DAGRun] = OrderedDict()
-        register_retrier(self.runtime)
+        register_retrier(self.runtime, DAGWorkflow)
 
     # -- the definition (the basic API) -------------------------------------
 

@@ -65,15 +65,13 @@ from collections import Counter
 from operator import attrgetter, itemgetter
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from ..clock import SystemClock
 from .engine_metrics_help import HELP
 from ..events import Event
-
-if TYPE_CHECKING:
-    from .metrics import MetricsCollector
-    from ..runtime import Runtime
+from ..runtime import Runtime, current_runtime
+from .metrics import MetricsCollector, derive_engine_metrics_with
 
 PREFIX = "flowconsole_"
 
@@ -476,8 +474,6 @@ def attach_engine_metrics(
     first events are counted too.
     """
     if runtime is None:
-        from ..runtime import current_runtime
-
         runtime = current_runtime()
     collector = metrics if metrics is not None else runtime.metrics
     with _attach_lock:
@@ -495,12 +491,12 @@ def metrics_from_events(events: Iterable[Event], metrics: MetricsCollector | Non
     Rates are measured on the events' own timestamps. Returns the collector
     (a new one unless ``metrics`` is given).
     """
-    from .metrics import MetricsCollector
-    from ..runtime import Runtime
-
     runtime = Runtime(engine_metrics=False)
     collector = metrics if metrics is not None else MetricsCollector(runtime, engine_metrics=False)
     observe = EngineMetrics(runtime, collector, event_time=True).observe
     for event in events:
         observe(event)
     return collector
+
+
+derive_engine_metrics_with(attach_engine_metrics)

@@ -33,6 +33,16 @@ from .errors import MetricError
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
+# How a collector made with a runtime derives the engine's built-in metrics:
+# `engine.observe.engine_metrics` (which imports this module) registers it.
+_derive_engine_metrics: Callable[[Runtime, MetricsCollector], Any] | None = None
+
+
+def derive_engine_metrics_with(attach: Callable[[Runtime, MetricsCollector], Any]) -> None:
+    """Make every collector made with a runtime call ``attach(runtime, collector)``."""
+    global _derive_engine_metrics
+    _derive_engine_metrics = attach
+
 _log = logging.getLogger("engine.metrics")
 
 LabelKey = tuple[tuple[str, str], ...]
@@ -143,10 +153,8 @@ class MetricsCollector:
         self._help: dict[str, str] = {}
         self._hooks: tuple[Callable[[MetricsCollector], Any], ...] = ()
         self._pending: tuple[Callable[[], Any], ...] = ()
-        if runtime is not None and engine_metrics:
-            from .engine_metrics import attach_engine_metrics
-
-            attach_engine_metrics(runtime, self)
+        if runtime is not None and engine_metrics and _derive_engine_metrics is not None:
+            _derive_engine_metrics(runtime, self)
 
     def _claim(self, name: str, kind: str) -> None:
         # Called with _lock held.

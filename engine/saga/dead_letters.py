@@ -36,8 +36,9 @@ KEEP_SETTLED = 1000
 class SagaBook:
     """One runtime's sagas by name and its stuck runs; the DLQ retrier."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, kind: type[SagaOrchestrator]) -> None:
         self._runtime = weakref.ref(runtime)
+        self._kind = kind
         self.lock = threading.RLock()
         self._sagas: dict[str, weakref.ref[SagaOrchestrator]] = {}
         self.stuck: dict[tuple[str, str], SagaRun] = {}
@@ -54,12 +55,10 @@ class SagaBook:
         The runtime's definition table (what the loader registered) wins over
         the newest orchestrator built in code.
         """
-        from .orchestrator import SagaOrchestrator
-
         runtime = self._runtime()
         if name is not None and runtime is not None:
             loaded = runtime.definitions.get(name)
-            if isinstance(loaded, SagaOrchestrator):
+            if isinstance(loaded, self._kind):
                 return loaded
         with self.lock:
             ref = self._sagas.get(name) if name is not None else None
@@ -106,11 +105,11 @@ _books: weakref.WeakKeyDictionary[Runtime, SagaBook] = weakref.WeakKeyDictionary
 _books_lock = threading.Lock()
 
 
-def book_for(runtime: Runtime) -> SagaBook:
-    """The runtime's `SagaBook`, registered as its DLQ retrier on first use."""
+def book_for(runtime: Runtime, kind: type[SagaOrchestrator]) -> SagaBook:
+    """The runtime's `SagaBook` of ``kind`` sagas, registered as its DLQ retrier on first use."""
     with _books_lock:
         book = _books.get(runtime)
         if book is None:
-            book = _books[runtime] = SagaBook(runtime)
+            book = _books[runtime] = SagaBook(runtime, kind)
             runtime.dlq.register_retrier(SOURCE, book)
     return book

@@ -101,7 +101,7 @@ class SagaOrchestrator:
         self.executed_steps: list[SagaStep] = []
         self._lock = threading.Lock()
         self._runs: OrderedDict[str, SagaRun] = OrderedDict()
-        self._book = book_for(runtime)
+        self._book = book_for(runtime, SagaOrchestrator)
         self._book.adopt(self)
 
     # -- definition --------------------------------------------------------
