@@ -64,7 +64,9 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
     """The operations console on one engine (or on recorded events)."""
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it.
-    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
+    CSS_PATH = [str(Path(__file__).with_name("app.tcss")), str(Path(__file__).with_name("narrow.tcss"))]
+    # Below 100 columns the screen gets `-narrow`: see narrow.tcss.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     TITLE = "flowconsole"
     # The view's main widget takes focus (see _focus_view), not the first focusable one.
     AUTO_FOCUS = None

@@ -1,7 +1,8 @@
 """The header: the engine's vital signs and the view bar.
 
 Line one: workflows loaded, runs active, events per second, dead letters
-waiting, breakers open, events dropped by the bridge (and READ-ONLY when so).
+waiting, breakers open, events dropped by the bridge (and READ-ONLY when so),
+with short labels in a terminal under 100 columns.
 Line two: every view's number key and alias, the shown one highlighted.
 """
 
@@ -15,6 +16,8 @@ from textual.widget import Widget
 
 from ..state.vitals import VitalsState
 from ..state.workflows import WorkflowsState
+
+SHORT_BELOW = 100
 
 # Until a widget is styled its component styles do not exist yet; render plain then.
 _PLAIN = Style()
@@ -52,12 +55,14 @@ class HeaderVitals(Widget):
             text.append(str(value), style=alert if bad and value else "bold")
 
         vitals = self.vitals
-        vital("workflows", self.workflows.loaded_count)
-        vital("runs active", self.workflows.active_runs)
-        vital("events/s", vitals.events_per_second)
-        vital("dead letters", vitals.dead_letters, bad=True)
-        vital("breakers open", vitals.breakers_open, bad=True)
-        vital("dropped", self.dropped, bad=True)
+        # Below SHORT_BELOW columns the long labels would push the line off the screen.
+        short = 0 < self.size.width < SHORT_BELOW
+        vital("wf" if short else "workflows", self.workflows.loaded_count)
+        vital("runs" if short else "runs active", self.workflows.active_runs)
+        vital("ev/s" if short else "events/s", vitals.events_per_second)
+        vital("dlq" if short else "dead letters", vitals.dead_letters, bad=True)
+        vital("cb open" if short else "breakers open", vitals.breakers_open, bad=True)
+        vital("drop" if short else "dropped", self.dropped, bad=True)
         if self.readonly:
             text.append("  READ-ONLY", style=alert)
         text.append("\n")

@@ -1,0 +1,50 @@
+"""Every view at 80x24, the smallest terminal an operator is likely to have.
+
+Below 100 columns the screen is `-narrow` (see console/narrow.tcss): short
+header labels, a narrower sidebar, detail panes that share the width. Fed
+with recorded events and a FakeClock like the other snapshots, so the
+screens are deterministic. Regenerate with ``--snapshot-update`` and look
+at the SVGs in ``__snapshots__/`` before committing them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import FakeClock
+
+from console.app import FlowConsoleApp
+from tests.console.conftest import T0, quiet, recorded_session
+from tests.console.part2_recorded import part2_session
+
+SIZE = (80, 24)
+
+
+def part1_app() -> FlowConsoleApp:
+    return quiet(FlowConsoleApp(clock=FakeClock(T0 + 15), recorded_events=recorded_session(), theme="flowconsole-dark"))
+
+
+def part2_app() -> FlowConsoleApp:
+    return quiet(FlowConsoleApp(clock=FakeClock(T0 + 60), recorded_events=part2_session(), theme="flowconsole-dark"))
+
+
+def showing(*keys: str):
+    async def run_before(pilot) -> None:
+        await pilot.press(*keys)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize(("view", "key", "make_app"), [
+    ("dag", "1", part1_app),
+    ("fsm", "2", part2_app),
+    ("saga", "3", part2_app),
+    ("cb", "4", part2_app),
+    ("dlq", "5", part2_app),
+    ("trace", "6", part2_app),
+    ("metrics", "7", part2_app),
+    ("events", "8", part1_app),
+])
+def test_every_view_fits_an_80_by_24_terminal(snap_compare, view: str, key: str, make_app) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=showing(key))
