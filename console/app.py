@@ -42,7 +42,7 @@ from .safe import visible
 from .state import ViewState
 from .state.vitals import VitalsState
 from .state.workflows import WorkflowsState
-from .themes import DEFAULT_THEME, load_themes
+from .themes import ThemeFileError, load_themes, resolve_theme
 from .views import VIEWS, by_alias
 from .widgets.command_line import CommandLine
 from .widgets.header_vitals import HeaderVitals
@@ -97,9 +97,10 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
     ) -> None:
         # Themes first: App.__init__ builds the stylesheet's variables from them.
         self.flow_themes = load_themes()
-        self.start_theme = theme or DEFAULT_THEME
-        if self.start_theme not in self.flow_themes:
-            raise UnknownThemeError(self.start_theme, self.flow_themes)
+        start_theme = resolve_theme(theme, self.flow_themes)
+        if start_theme is None:
+            raise UnknownThemeError(str(theme), self.flow_themes)
+        self.start_theme = start_theme
         super().__init__()
         self.engine = engine
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
@@ -263,8 +264,11 @@ def run_app(args: argparse.Namespace) -> int:
     from .cli import UsageError
 
     themes = load_themes()
-    if args.theme is not None and args.theme not in themes:
-        raise UsageError(str(UnknownThemeError(args.theme, themes)))
+    try:
+        if resolve_theme(args.theme, themes) is None:
+            raise UsageError(str(UnknownThemeError(args.theme, themes)))
+    except ThemeFileError as exc:
+        raise UsageError(f"--theme {exc}") from exc
     engine = Engine(args.directory, state_dir=args.state_dir)
     # The app subscribes its bridge here, before the engine starts.
     app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)

@@ -67,7 +67,10 @@ def build_open_parser() -> argparse.ArgumentParser:
     )
     add_state_dir_option(parser)
     add_executor_option(parser)
-    parser.add_argument("--theme", metavar="NAME", help="colour theme (e.g. flowconsole-dark, flowconsole-light)")
+    parser.add_argument(
+        "--theme", metavar="NAME|FILE",
+        help="colour theme: a shipped one (flowconsole-dark, flowconsole-light) or the path of a theme file (.toml)",
+    )
     parser.add_argument(
         "--readonly",
         action="store_true",
