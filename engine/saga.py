@@ -228,7 +228,7 @@ class SagaOrchestrator(CompensationMixin):
     ) -> dict[str, Any] | SagaRun:
         clock = self.runtime.clock
         with run_scope(run.run_id), self.runtime.tracer.start_span(
-            f"saga {self.name}", {"workflow": self.name, "saga.run_id": run.run_id}
+            f"saga:{self.name}", {"workflow": self.name, "saga.run_id": run.run_id}
         ):
             run.status = SagaStatus.RUNNING
             run.started = clock.time()
@@ -259,7 +259,7 @@ class SagaOrchestrator(CompensationMixin):
         began = clock.monotonic()
         try:
             with self.runtime.tracer.start_span(
-                f"saga.step {step.name}",
+                f"step:{step.name}",
                 {"workflow": self.name, "saga.step": step.name, "saga.run_id": run.run_id},
             ):
                 result = self._invoke(step, step.forward, step.forward_takes_context, run, step.timeout)

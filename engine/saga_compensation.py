@@ -90,7 +90,7 @@ class CompensationMixin:
         span = None
         try:
             with runtime.tracer.start_span(
-                f"saga.compensate {step.name}",
+                f"compensate:{step.name}",
                 {"workflow": self.name, "saga.step": step.name, "saga.run_id": run.run_id},
             ) as span:
                 (policy or self.compensation_retry).call(
