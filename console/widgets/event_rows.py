@@ -64,8 +64,14 @@ class EventRows(TableKeys, ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, count)
         self._announce()
         if self.follow:
-            self.scroll_end(animate=False, immediate=False)
+            # After the refresh (the new rows must be laid out first), and only
+            # if still following: a key that moved the cursor meanwhile wins.
+            self.call_after_refresh(self._follow_end)
         self.refresh()
+
+    def _follow_end(self) -> None:
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True)
 
     def _announce(self) -> None:
         rows = self.state.rows

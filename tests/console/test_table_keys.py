@@ -166,3 +166,29 @@ async def test_f_groups_the_dead_letters_by_fingerprint() -> None:
         await focused_table(pilot, "5")
         await pilot.press("f")
         await wait_until(pilot, lambda: "grouped by fingerprint" in str(pilot.app.query_one("#dlq-summary").render()))
+
+
+async def test_the_event_log_opens_following_the_newest_event_in_a_small_terminal() -> None:
+    async with part1_app().run_test(size=(80, 24)) as pilot:
+        rows = await focused_table(pilot, "8")
+        await pilot.pause()
+        assert rows.nav_index() == rows.nav_count() - 1
+        assert rows.scroll_y == rows.max_scroll_y > 0
+
+
+async def test_moving_the_cursor_up_stops_following_the_newest_event() -> None:
+    async with part1_app().run_test(size=(80, 24)) as pilot:
+        rows = await focused_table(pilot, "8")
+        await pilot.press("g")
+        await pilot.pause()
+        assert rows.nav_index() == 0 and rows.scroll_y == 0 and not rows.follow
+
+
+async def test_a_key_pressed_before_a_pending_follow_scroll_keeps_the_cursor_in_view() -> None:
+    async with part1_app().run_test(size=(80, 24)) as pilot:
+        rows = await focused_table(pilot, "8")
+        await pilot.pause()
+        rows.sync()  # a new event arrived: a scroll to the end is pending
+        rows.action_cursor(-25)  # and the operator moved up before it ran
+        await pilot.pause()
+        assert rows.scroll_y <= rows.cursor < rows.scroll_y + rows.size.height
