@@ -55,9 +55,11 @@ class HeaderVitals(Widget):
             text.append(str(value), style=alert if bad and value else "bold")
 
         vitals = self.vitals
-        # Below SHORT_BELOW columns the long labels would push the line off the screen.
-        short = 0 < self.size.width < SHORT_BELOW
-        vital("wf" if short else "workflows", self.workflows.loaded_count)
+        # Below SHORT_BELOW columns the long labels would push the line off the
+        # screen. The terminal's width, not this widget's: that one is not
+        # final until the first layout, and the first frame must not be short.
+        short = 0 < self.app.size.width < SHORT_BELOW
+        vital("workflows", self.workflows.loaded_count)
         vital("runs" if short else "runs active", self.workflows.active_runs)
         vital("ev/s" if short else "events/s", vitals.events_per_second)
         vital("dlq" if short else "dead letters", vitals.dead_letters, bad=True)

@@ -48,3 +48,14 @@ def showing(*keys: str):
 ])
 def test_every_view_fits_an_80_by_24_terminal(snap_compare, view: str, key: str, make_app) -> None:
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=showing(key))
+
+
+@pytest.mark.parametrize(("width", "shown", "hidden"), [
+    (80, "dlq 2  cb open 0  drop 0", "dead letters"),
+    (120, "dead letters 2  breakers open 0  dropped 0", "dlq 2"),
+])
+async def test_the_header_has_short_labels_below_100_columns(width: int, shown: str, hidden: str) -> None:
+    async with part2_app().run_test(size=(width, 24)) as pilot:
+        await pilot.pause()
+        header = str(pilot.app.query_one("#header").render())
+        assert shown in header and hidden not in header
