@@ -9,7 +9,9 @@
    running the middle tasks (``client.map``, no DAG, no events).
 2. Overhead: the same shape with no-op tasks, microseconds per task on
    threads and on the Dask cluster (ours and the ``client.map`` floor), and
-   the ratio.
+   the ratios: ours on Dask against threads, and against ``client.map``
+   (the goal: at most 1.3x; the ready tasks go to Dask in one message and
+   their results come back in one ``gather`` per batch).
 
 The load average is printed first: on a shared machine other work takes
 cores from the worker processes.
@@ -130,15 +132,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   speedup dask-local / threads: {threads_s / dask_s:.2f}x"
               f"   (ours on Dask / Dask alone: {dask_s / floor_s:.2f}x the time)")
 
-        print(f"\n2. Overhead: {n} no-op tasks (same shape; max_parallel 4 on threads, 64 on Dask)")
+        print(f"\n2. Overhead: {n} no-op tasks (same shape; max_parallel 4 on threads, 64 on Dask; best of 3)")
         threads_noop = min(timed(fan_out(n, noop, 4, None)) for _ in range(3))
-        dask_noop = timed(fan_out(n, noop, 64, dask))
-        floor_noop = dask_map(dask, noop, n)
+        # Best of three each, taken in turns: other work on a shared machine
+        # only ever makes a timing slower, and in turns it slows both alike.
+        dask_times, floor_times = [], []
+        for _ in range(3):
+            dask_times.append(timed(fan_out(n, noop, 64, dask)))
+            floor_times.append(dask_map(dask, noop, n))
+        dask_noop, floor_noop = min(dask_times), min(floor_times)
         print(f"   {'executor':<12}{'us/task':>10}")
         print(f"   {'threads':<12}{threads_noop / n * 1e6:>10.1f}")
         print(f"   {'dask-local':<12}{dask_noop / n * 1e6:>10.1f}")
         print(f"   {'dask map':<12}{floor_noop / n * 1e6:>10.1f}")
         print(f"   dask-local costs {dask_noop / threads_noop:.0f}x threads per no-op task")
+        print(f"   ours on Dask / client.map per no-op task: {dask_noop / floor_noop:.2f}x (goal: <= 1.3x)")
     finally:
         dask.shutdown()
     return 0

@@ -41,7 +41,7 @@ from .safe import visible
 from .state import ViewState
 from .state.vitals import VitalsState
 from .state.workflows import WorkflowsState
-from .themes import DEFAULT_THEME, load_themes
+from .themes import load_themes, resolve_theme
 from .views import VIEWS, by_alias
 from .widgets.command_line import CommandLine
 from .widgets.header_vitals import HeaderVitals
@@ -68,7 +68,9 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
     """The operations console on one engine (or on recorded events)."""
 
     # Absolute, so subclasses defined elsewhere (tests, benchmarks) find it.
-    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
+    CSS_PATH = [str(Path(__file__).with_name("app.tcss")), str(Path(__file__).with_name("narrow.tcss"))]
+    # Below 100 columns the screen gets `-narrow`: see narrow.tcss.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     TITLE = "flowconsole"
     # The view's main widget takes focus (see _focus_view), not the first focusable one.
     AUTO_FOCUS = None
@@ -100,9 +102,10 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
     ) -> None:
         # Themes first: App.__init__ builds the stylesheet's variables from them.
         self.flow_themes = load_themes()
-        self.start_theme = theme or DEFAULT_THEME
-        if self.start_theme not in self.flow_themes:
-            raise UnknownThemeError(self.start_theme, self.flow_themes)
+        start_theme = resolve_theme(theme, self.flow_themes)
+        if start_theme is None:
+            raise UnknownThemeError(str(theme), self.flow_themes)
+        self.start_theme = start_theme
         super().__init__()
         self.engine = engine
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK

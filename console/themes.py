@@ -5,6 +5,8 @@ app's own colour variables (the status colours and friends that the
 ``.tcss`` uses as ``$status-running`` etc.). Files are validated with
 pydantic at load, so a typo in a colour or a missing status variable is a
 clear error naming the file and the field, not a silently odd screen.
+``--theme`` takes a shipped theme's name or the path of a theme file of
+one's own, validated the same way (`resolve_theme`).
 """
 
 from __future__ import annotations
@@ -132,3 +134,21 @@ def load_themes(directory: Path = THEMES_DIR) -> dict[str, Theme]:
         theme = load_theme(path)
         themes[theme.name] = theme
     return themes
+
+
+def resolve_theme(value: str | None, themes: dict[str, Theme]) -> str | None:
+    """The name of the theme ``value`` asks for; None if it names none.
+
+    ``value`` is a theme's name (None: the default) or the path of a theme
+    file (ending in ``.toml`` or holding a path separator), which is loaded,
+    validated (`ThemeFileError` if invalid) and added to ``themes``.
+    """
+    if value is None:
+        return DEFAULT_THEME
+    if value in themes:
+        return value
+    if value.endswith(".toml") or "/" in value or "\\" in value:
+        theme = load_theme(Path(value).expanduser())
+        themes[theme.name] = theme
+        return theme.name
+    return None

@@ -114,7 +114,7 @@ def test_a_compensation_letter_names_the_instance_and_the_compensations_trace(ru
     runtime.bus.subscribe("span.finished", spans.append)
     order_flow(runtime, [], refund_fails=True).emit("order.created", {"order_id": "o-6"})
     (letter,) = runtime.dlq.list(workflow="OrderChoreography")
-    [span] = [s for s in spans if s.data["name"] == "saga.compensate inventory.reserved"]
+    [span] = [s for s in spans if s.data["name"] == "compensate:inventory.reserved"]
     assert letter.run_id == "o-6"
     assert (letter.trace_id, letter.span_id) == (span.data["trace_id"], span.data["span_id"])
 

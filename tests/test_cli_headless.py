@@ -149,7 +149,11 @@ def test_run_json_writes_every_event_as_a_json_line(folder, capsys):
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     types = [line["type"] for line in lines]
     assert types[0] == "workflow.loaded" and "run.completed" in types
-    assert lines[-1] == {"type": "cli.run_finished", "data": {"name": "adds", "ok": True, "detail": "result {'one': 1, 'two': 2}"}}
+    finished = lines[-1]
+    assert finished["type"] == "cli.run_finished"
+    run_id = finished["data"]["run_id"]
+    assert finished["data"] == {"name": "adds", "ok": True, "run_id": run_id,
+                                "detail": f"result {{'one': 1, 'two': 2}} (run {run_id})"}
 
 
 def test_run_watch_keeps_running_schedules_until_interrupted(folder):

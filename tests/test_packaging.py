@@ -57,4 +57,5 @@ def test_a_built_wheel_carries_the_themes_and_the_styles(tmp_path) -> None:
     [wheel] = tmp_path.glob("flowconsole-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     # console.themes looks for the themes beside the console package.
-    assert {"themes/flowconsole-dark.toml", "themes/flowconsole-light.toml", "console/app.tcss"} <= names
+    assert {"themes/flowconsole-dark.toml", "themes/flowconsole-light.toml", "console/app.tcss",
+            "console/narrow.tcss", "flowconsole/__main__.py"} <= names

@@ -184,11 +184,11 @@ def test_each_step_and_compensation_gets_a_span_under_the_run(runtime):
     with pytest.raises(SagaError):
         saga.execute(run_id="r-1")
     spans = {s.name: s for s in runtime.tracer.finished_spans()}
-    root = spans["saga s"]
-    assert spans["saga.step a"].parent_id == root.span_id
-    assert spans["saga.step b"].status == "error"
-    assert spans["saga.compensate a"].parent_id == root.span_id
-    assert spans["saga.step a"].run_id == "r-1"
+    root = spans["saga:s"]
+    assert spans["step:a"].parent_id == root.span_id
+    assert spans["step:b"].status == "error"
+    assert spans["compensate:a"].parent_id == root.span_id
+    assert spans["step:a"].run_id == "r-1"
 
 
 def test_each_run_gets_its_own_run_id_and_record(runtime):

@@ -85,7 +85,10 @@ def build_open_parser() -> argparse.ArgumentParser:
     from console.cli.observe_options import add_observe_options
 
     add_observe_options(parser)
-    parser.add_argument("--theme", metavar="NAME", help="colour theme (e.g. flowconsole-dark, flowconsole-light)")
+    parser.add_argument(
+        "--theme", metavar="NAME|FILE",
+        help="colour theme: a shipped one (flowconsole-dark, flowconsole-light) or the path of a theme file (.toml)",
+    )
     parser.add_argument(
         "--readonly",
         action="store_true",

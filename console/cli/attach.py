@@ -16,11 +16,15 @@ import argparse
 from console.cli import UsageError, add_state_dir_option
 from .owner_route import default_actor
 from .serve import add_serve_address_options, serve_attached
+from .tui import check_theme
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_state_dir_option(parser)
-    parser.add_argument("--theme", metavar="NAME", help="colour theme (e.g. flowconsole-dark, flowconsole-light)")
+    parser.add_argument(
+        "--theme", metavar="NAME|FILE",
+        help="colour theme: a shipped one (flowconsole-dark, flowconsole-light) or the path of a theme file (.toml)",
+    )
     parser.add_argument("--readonly", action="store_true", help="watch only: hide and refuse every action")
     parser.add_argument("--actor", metavar="NAME", default=None, help="who the actions are recorded as (default: the OS user)")
     parser.add_argument(
@@ -42,14 +46,11 @@ def _open(args: argparse.Namespace) -> int:
 
     from console.safe import visible
 
-    from console.app import FlowConsoleApp, UnknownThemeError
+    from console.app import FlowConsoleApp
     from console.attached_engine import AttachedEngine
     from console.remote_commands import RemoteCommands
-    from console.themes import load_themes
 
-    themes = load_themes()
-    if args.theme is not None and args.theme not in themes:
-        raise UsageError(str(UnknownThemeError(args.theme, themes)))
+    check_theme(args.theme)
     try:
         engine = AttachedEngine(args.state_dir)
     except FileNotFoundError as exc:

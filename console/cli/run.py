@@ -10,8 +10,13 @@ line is 2. A store that cannot be used, or that could not save everything
 (a full disk), is one line on stderr and exit code 1 even when the runs
 succeeded. ``--json`` writes every engine event and log record as JSON lines
 (events to stdout, logs to stderr). ``--watch`` keeps the engine running,
-with hot reload and schedules, until interrupted. A first ctrl+c says what is
-still running and waits for it; a second exits at once (`console.cli.run_interrupts`).
+with hot reload and schedules, until interrupted; it prints a line as each
+run it started (by hand or by a schedule) ends. A first ctrl+c says what is
+still running and waits for it, then prints a summary; a second exits at
+once (`console.cli.run_interrupts`). ``--inputs JSON`` (an object) and
+``--input KEY=VALUE`` (a string; repeatable, applied after ``--inputs``) are
+the runs' inputs. Each outcome line names what the run created: its run id,
+or the state-machine instance.
 """
 
 from __future__ import annotations
@@ -59,6 +64,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="level of third-party libraries' loggers, such as watchfiles (default WARNING)",
     )
     parser.add_argument(
+        "--input", action="append", default=[], metavar="KEY=VALUE",
+        help="an input of the run, as a string (repeatable; after --inputs)",
+    )
+    parser.add_argument("--inputs", metavar="JSON", help='the run\'s inputs as a JSON object, e.g. \'{"n": 3}\'')
+    parser.add_argument(
         "--check-timeout", type=positive_seconds, default=DEFAULT_CHECK_TIMEOUT, metavar="S",
         help=f"seconds each file may take to load (default {DEFAULT_CHECK_TIMEOUT:g})",
     )
@@ -81,6 +91,7 @@ class _Output:
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
         self.load_failures = 0
+        self.finished = {True: 0, False: 0}
         self._lock = threading.Lock()
 
     def write(self, text: str, stream: Any = None) -> None:
@@ -104,11 +115,21 @@ class _Output:
         else:
             self.write(visible(f"{name}: skipped - {reason}"))
 
-    def outcome(self, name: str, ok: bool, detail: str) -> None:
+    def outcome(self, name: str, ok: bool, detail: str, run_id: str | None = None) -> None:
+        with self._lock:
+            self.finished[ok] += 1
         if self.as_json:
-            self.write(json_escaped(json.dumps({"type": "cli.run_finished", "data": {"name": name, "ok": ok, "detail": detail}})))
+            data = {"name": name, "ok": ok, "detail": detail, "run_id": run_id}
+            self.write(json_escaped(json.dumps({"type": "cli.run_finished", "data": data})))
         else:
             self.write(visible(f"{name}: {'ok' if ok else 'FAILED'}{' - ' + detail if detail else ''}"))
+
+    def summary(self) -> None:
+        ok, failed = self.finished[True], self.finished[False]
+        if self.as_json:
+            self.write(json.dumps({"type": "cli.watch_stopped", "data": {"ok": ok, "failed": failed}}))
+        else:
+            self.write(f"stopped: {ok + failed} run{'s' if ok + failed != 1 else ''} ended, {ok} ok, {failed} failed")
 
 
 def _targets(engine: Engine, wanted: str | None, out: _Output) -> list[str]:
@@ -134,14 +155,78 @@ def _targets(engine: Engine, wanted: str | None, out: _Output) -> list[str]:
     return targets
 
 
-def _run_one(engine: Engine, name: str, timeout: float | None, out: _Output) -> bool:
+def parse_inputs(pairs: list[str], text: str | None) -> dict[str, Any] | None:
+    """The inputs ``--inputs JSON`` and ``--input KEY=VALUE`` give (None when neither)."""
+    from console.cli import UsageError
+
+    if text is None and not pairs:
+        return None
+    inputs: dict[str, Any] = {}
+    if text is not None:
+        try:
+            inputs = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--inputs: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        if not isinstance(inputs, dict):
+            raise UsageError(f"--inputs: expected a JSON object, got {type(inputs).__name__}")
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--input {pair!r}: expected KEY=VALUE")
+        inputs[key.strip()] = value
+    return inputs
+
+
+def _created(engine: Engine, name: str, run_id: str, result: Any) -> str:
+    """What a finished run created, as its outcome line says it."""
     try:
-        result = engine.run(name, timeout=timeout)
+        kind = engine.definition(name).kind
+    except Exception:  # noqa: BLE001 - unloaded meanwhile: say what is known
+        kind = None
+    if kind == "state_machine":
+        return f"instance {run_id} in state {_short(result)}"
+    return f"run {run_id}" if result is None else f"result {_short(result)} (run {run_id})"
+
+
+def _failure(exc: BaseException) -> str:
+    return " ".join(error_line(exc).split())
+
+
+def _run_one(engine: Engine, name: str, timeout: float | None, inputs: dict[str, Any] | None, out: _Output) -> bool:
+    run_id = None
+    try:
+        run_id = engine.start_run(name, inputs=dict(inputs) if inputs is not None else None)
+        result = engine.run_record(run_id).future.result(timeout)
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, not raised
-        out.outcome(name, False, " ".join(error_line(exc).split()))
+        out.outcome(name, False, _failure(exc) + (f" (run {run_id})" if run_id else ""), run_id)
         return False
-    out.outcome(name, True, "" if result is None else f"result {_short(result)}")
+    out.outcome(name, True, _created(engine, name, run_id, result), run_id)
     return True
+
+
+class _Watcher:
+    """Under ``--watch``: a line as each scheduled run ends (by ``workflow.schedule_fired``)."""
+
+    def __init__(self, engine: Engine, out: _Output) -> None:
+        self.engine = engine
+        self.out = out
+
+    def on_event(self, event: Event) -> None:
+        if event.type != "workflow.schedule_fired" or not event.data.get("run_id"):
+            return
+        name, run_id = str(event.data["name"]), str(event.data["run_id"])
+        try:
+            future = self.engine.run_record(run_id).future
+        except KeyError:
+            return  # already forgotten: the engine keeps recent runs only
+        future.add_done_callback(lambda f: self._ended(name, run_id, f))
+
+    def _ended(self, name: str, run_id: str, future: Any) -> None:
+        error = future.exception() if not future.cancelled() else Exception("cancelled")
+        if error is not None:
+            self.out.outcome(name, False, f"{_failure(error)} (run {run_id})", run_id)
+        else:
+            self.out.outcome(name, True, _created(self.engine, name, run_id, future.result()), run_id)
 
 
 def _short(value: Any, limit: int = 120) -> str:
@@ -158,6 +243,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.path}: no such file or directory")
     if path.is_file() and path.suffix != ".py":
         raise UsageError(f"{args.path}: not a Python workflow file")
+    args.run_inputs = parse_inputs(args.input, args.inputs)
     from console.cli import opened_executor
 
     with opened_executor(args.executor) as executor:
@@ -190,7 +276,10 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
     from console.cli.observe_options import observe
 
     observing = observe(args, engine)
+    inputs = args.run_inputs
     engine.bus.subscribe("*", out.on_event)
+    if args.watch:
+        engine.bus.subscribe("workflow.schedule_fired", _Watcher(engine, out).on_event)
     in_flight = InFlight()
     engine.bus.subscribe("*", in_flight.on_event)
     interrupts = Interrupts(in_flight, as_json=args.json, state_dir=args.state_dir)
@@ -198,20 +287,25 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
     if threading.current_thread() is threading.main_thread():
         interrupts.install(watch=args.watch)
     ok = True
+    interrupted = False
     try:
         engine.start()
         ok = out.load_failures == 0 or args.watch
         # Under --watch the schedules start runs; only a named workflow runs at once.
         targets = [] if args.watch and args.workflow is None else _targets(engine, args.workflow, out)
         for name in targets:
-            ok = _run_one(engine, name, args.timeout, out) and ok
+            ok = _run_one(engine, name, args.timeout, inputs, out) and ok
         if args.workflow is not None and not targets:
             ok = False
         if args.watch:
             interrupts.wait()
+            interrupted = True
     finally:
         engine.stop()
         observing.close()
+        # After stop: runs cancelled by it have had their lines.
+        if interrupted:
+            out.summary()
         if log_handler is not None:
             from engine.observe.logs import uninstall_handler
 

@@ -16,13 +16,10 @@ def run_app(args: argparse.Namespace) -> int:
     from engine import Engine
     from engine.store import StateDirBusyError, Store, read_owner
 
-    from console.app import FlowConsoleApp, UnknownThemeError
+    from console.app import FlowConsoleApp
     from console.cli.observe_options import observe
-    from console.themes import load_themes
 
-    themes = load_themes()
-    if args.theme is not None and args.theme not in themes:
-        raise UsageError(str(UnknownThemeError(args.theme, themes)))
+    check_theme(args.theme)
     owner = read_owner(args.state_dir)
     if owner is not None:
         # Refused before the screen opens: the engine's own start would refuse too, behind a toast.
@@ -43,3 +40,16 @@ def run_app(args: argparse.Namespace) -> int:
         observing.close()
     # 0 after q; Textual sets 1 when the app stopped on an unhandled error.
     return app.return_code or 0
+
+
+def check_theme(value: str | None) -> None:
+    """Refuse a ``--theme`` that names no shipped theme, or a theme file that is not valid (`UsageError`)."""
+    from console.app import UnknownThemeError
+    from console.themes import ThemeFileError, load_themes, resolve_theme
+
+    themes = load_themes()
+    try:
+        if resolve_theme(value, themes) is None:
+            raise UsageError(str(UnknownThemeError(str(value), themes)))
+    except ThemeFileError as exc:
+        raise UsageError(f"--theme {exc}") from exc

@@ -28,6 +28,7 @@ from console.state.breakers import BreakerBoardState, BreakerTile
 from .confirm_dialog import ConfirmDialog
 from .operator import is_readonly, operate
 from .styling import RestyleOnStyleChange, component_style
+from .table_keys import NAV_BINDINGS, TableKeys
 
 BARS = " ▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 30
@@ -49,7 +50,7 @@ def sparkline(values: list[float], width: int) -> list[tuple[str, float]]:
     return [(" ", 0.0)] * (width - len(out)) + out
 
 
-class BreakerBoard(RestyleOnStyleChange, Vertical):
+class BreakerBoard(TableKeys, RestyleOnStyleChange, Vertical):
     """The ``:cb`` view."""
 
     BINDINGS = [
@@ -58,6 +59,7 @@ class BreakerBoard(RestyleOnStyleChange, Vertical):
         Binding("o", "force_open", "Force open"),
         Binding("c", "force_closed", "Force closed"),
         Binding("x", "reset", "Reset"),
+        *NAV_BINDINGS,
     ]
     CHANGING_ACTIONS = _CHANGING
     COMPONENT_CLASSES = {"cb--closed", "cb--open", "cb--half-open", "cb--forced", "cb--ok", "cb--warn",
@@ -191,6 +193,25 @@ class BreakerBoard(RestyleOnStyleChange, Vertical):
             self.cursor = (self.cursor + step) % len(tiles)
             self.sync()
             self._tiles[self.cursor].scroll_visible(animate=False)
+
+    # The shared table keys (j/k, g/G, ctrl+d/u, y) move between tiles.
+
+    def nav_count(self) -> int:
+        return len(self.state.ordered())
+
+    def nav_index(self) -> int:
+        return self.cursor if self.state.ordered() else -1
+
+    def nav_go(self, index: int) -> None:
+        self.action_move(index - self.cursor)
+
+    def nav_page(self) -> int:
+        grid = self.query_one("#cb-grid", VerticalScroll)
+        return max(1, grid.scrollable_content_region.height // 7) * 2
+
+    def nav_key(self) -> str | None:
+        tile = self.selected()
+        return None if tile is None else tile.name
 
     def _confirm(self, verb: str, command: Callable[..., Any]) -> None:
         tile = self.selected()

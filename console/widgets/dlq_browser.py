@@ -1,8 +1,8 @@
 """The dead-letter browser (after Sidekiq's Dead tab).
 
 A table of letters (age, attempts, workflow/unit, error type, message,
-fingerprint group, status) with ``/`` filter, ``g`` group by fingerprint,
-``space`` marks, and a detail pane: payload as pretty JSON, traceback,
+fingerprint group, status) with ``/`` filter, ``f`` group by fingerprint,
+``s``/``S`` sort by a column, ``space`` marks, ``y`` copies the letter as JSON, and a detail pane: payload as pretty JSON, traceback,
 action history. Actions: ``r`` retry, ``R`` retry the marked (else the
 filtered) rows after confirming the count, ``p`` replay, ``e`` edit the
 payload then retry or replay, ``d`` discard with a reason. Every action goes
@@ -12,6 +12,8 @@ outcome shows when the engine's ``dlq.*`` events come back.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 from rich.text import Text
@@ -29,10 +31,21 @@ from .confirm_dialog import ConfirmDialog
 from .operator import is_readonly, operate
 from .payload_editor import PayloadEdit, PayloadEditor
 from .reason_dialog import ReasonDialog
+from .table_keys import SORT_BINDINGS, NavTable
 from .table_rows import refill
+from .table_sort import SortColumn, SortOrder
 from .styling import RestyleOnStyleChange, component_style
 
 ROW_LIMIT = 500
+SORT_COLUMNS = [
+    SortColumn("status", lambda x: x.status),
+    SortColumn("age", lambda x: -(x.last_failure or 0.0)),
+    SortColumn("attempts", lambda x: x.attempts),
+    SortColumn("workflow / unit", lambda x: (x.workflow or "", x.unit)),
+    SortColumn("error", lambda x: x.error_type),
+    SortColumn("message", lambda x: x.error),
+    SortColumn("group", lambda x: x.fingerprint),
+]
 _CHANGING = {"retry", "retry_bulk", "replay", "edit", "discard"}
 
 
@@ -41,7 +54,8 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
 
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
-        Binding("g", "group", "Group by fingerprint"),
+        Binding("f", "group", "Group by fingerprint"),
+        *SORT_BINDINGS,
         Binding("space", "mark", "Mark"),
         Binding("r", "retry", "Retry"),
         Binding("R", "retry_bulk", "Retry marked/filtered"),
@@ -78,12 +92,13 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
         self.state = state
         self._fetching: set[str] = set()
         self._rows_shown: tuple[Any, ...] | None = None
+        self.sort = SortOrder(SORT_COLUMNS)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="dlq-summary", classes="panel-summary")
         yield Input(placeholder="filter: words, or field:value (workflow: unit: type: status: fp:)", id="dlq-filter")
         with Horizontal(classes="panel-split"):
-            table: DataTable[Any] = DataTable(id="dlq-table", cursor_type="row", zebra_stripes=False)
+            table: DataTable[Any] = NavTable(id="dlq-table", cursor_type="row", zebra_stripes=False)
             table.add_columns("", "status", "age", "att", "workflow / unit", "error", "message", "group")
             yield table
             with VerticalScroll(id="dlq-detail", classes="panel-detail"):
@@ -105,7 +120,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
     def sync(self) -> None:
         """Redraw from the state, keeping the cursor on the same letter."""
         table = self.query_one("#dlq-table", DataTable)
-        rows = self.state.rows()[:ROW_LIMIT]
+        rows = self.sort.apply(self.state.rows())[:ROW_LIMIT]
         sizes = self.state.group_sizes()
         self._rows_shown = refill(
             table, [(x.id, self._cells(x, sizes[x.fingerprint])) for x in rows], self._rows_shown, self.selected_id()
@@ -143,6 +158,8 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
             line.append_text(safe_text(self.state.filter_text, max_length=60))
         if self.state.group_by_fingerprint:
             line.append("   grouped by fingerprint")
+        if self.sort.describe():
+            line.append(f"   {self.sort.describe()}")
         if self.state.marked:
             line.append(f"   {len(self.state.marked)} marked", style=self._style("dlq--marked"))
         self.query_one("#dlq-summary", Static).update(line)
@@ -252,6 +269,21 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
             back = getattr(self.app, "action_back", None)
             if back is not None:
                 back()
+
+    def copy_text(self, widget: Any) -> str | None:
+        """What ``y`` copies from the table: the selected dead letter as JSON."""
+        letter = self.selected()
+        if letter is None:
+            return None
+        return json.dumps(dataclasses.asdict(letter), indent=2, sort_keys=True, ensure_ascii=False, default=repr)
+
+    def action_sort_next(self) -> None:
+        self.sort.next()
+        self.sync()
+
+    def action_sort_reverse(self) -> None:
+        self.sort.reverse()
+        self.sync()
 
     def action_group(self) -> None:
         self.state.group_by_fingerprint = not self.state.group_by_fingerprint

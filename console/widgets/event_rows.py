@@ -7,6 +7,8 @@ the list follows new events; moving up stops following, ``end`` resumes.
 
 from __future__ import annotations
 
+import json
+
 from rich.segment import Segment
 from textual.binding import Binding
 from textual.geometry import Region, Size
@@ -18,9 +20,10 @@ from ..safe import visible
 from engine import Event
 
 from ..state.events_log import EventsLogState, clock_text, summarise
+from .table_keys import NAV_BINDINGS, TableKeys
 
 
-class EventRows(ScrollView, can_focus=True):
+class EventRows(TableKeys, ScrollView, can_focus=True):
     """The filtered log with a selected row."""
 
     COMPONENT_CLASSES = {"events--time", "events--cursor", "events--error", "events--workflow"}
@@ -32,6 +35,7 @@ class EventRows(ScrollView, can_focus=True):
         Binding("pagedown", "cursor(20)", "Page down", show=False),
         Binding("home", "first", "First", show=False),
         Binding("end", "last", "Follow", show=False),
+        *NAV_BINDINGS,
     ]
 
     class Selected(Message):
@@ -60,8 +64,14 @@ class EventRows(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, count)
         self._announce()
         if self.follow:
-            self.scroll_end(animate=False, immediate=False)
+            # After the refresh (the new rows must be laid out first), and only
+            # if still following: a key that moved the cursor meanwhile wins.
+            self.call_after_refresh(self._follow_end)
         self.refresh()
+
+    def _follow_end(self) -> None:
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True)
 
     def _announce(self) -> None:
         rows = self.state.rows
@@ -85,6 +95,24 @@ class EventRows(ScrollView, can_focus=True):
 
     def action_last(self) -> None:
         self.action_cursor(len(self.state.rows))
+
+    # The shared table keys; ``y`` copies the selected event as JSON.
+
+    def nav_count(self) -> int:
+        return len(self.state.rows)
+
+    def nav_index(self) -> int:
+        return self.cursor
+
+    def nav_go(self, index: int) -> None:
+        self.action_cursor(index - self.cursor)
+
+    def nav_page(self) -> int:
+        return max(1, self.size.height)
+
+    def nav_key(self) -> str | None:
+        event = self._selected
+        return None if event is None else json.dumps(event.to_dict(), sort_keys=True, ensure_ascii=False, default=repr)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

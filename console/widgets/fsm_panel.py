@@ -28,6 +28,7 @@ from console.state import ago
 from console.state.fsm import CAN_FIRE, GUARDED, REFUSED, FsmInstance, FsmView
 
 from .operator import is_readonly, operate
+from .table_keys import NavOptionList, NavTable
 from .table_rows import refill
 from .styling import RestyleOnStyleChange, component_style
 
@@ -83,13 +84,13 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="fsm-summary", classes="panel-summary")
         with Horizontal(classes="panel-split"):
-            table: DataTable[Any] = DataTable(id="fsm-table", cursor_type="row")
+            table: DataTable[Any] = NavTable(id="fsm-table", cursor_type="row")
             table.add_columns("machine", "instance", "state", "for")
             yield table
             with VerticalScroll(id="fsm-detail", classes="panel-detail"):
                 yield Static("", id="fsm-graph")
                 yield Static("Events: ● can  ◐ guarded  ✕ refused  (f fires)", classes="panel-heading")
-                yield OptionList(id="fsm-events")
+                yield NavOptionList(id="fsm-events")
                 yield Static("", id="fsm-history")
 
     def on_mount(self) -> None:

@@ -3,7 +3,8 @@
 Line one: for an attached console, the engine it follows (or that it is
 gone); workflows loaded, runs active, events per second, dead letters
 waiting, breakers open, events dropped by the bridge, the database's size
-when the engine has a store (and READ-ONLY when so).
+when the engine has a store (and READ-ONLY when so), with short labels in a
+terminal under 100 columns.
 Line two: every view's number key and alias, the shown one highlighted.
 """
 
@@ -18,6 +19,8 @@ from textual.widget import Widget
 from ..byte_sizes import human_size
 from ..state.vitals import VitalsState
 from ..state.workflows import WorkflowsState
+
+SHORT_BELOW = 100
 
 # Until a widget is styled its component styles do not exist yet; render plain then.
 _PLAIN = Style()
@@ -70,12 +73,16 @@ class HeaderVitals(Widget):
             text.append(str(value), style=alert if bad and value else "bold")
 
         vitals = self.vitals
+        # Below SHORT_BELOW columns the long labels would push the line off the
+        # screen. The terminal's width, not this widget's: that one is not
+        # final until the first layout, and the first frame must not be short.
+        short = 0 < self.app.size.width < SHORT_BELOW
         vital("workflows", self.workflows.loaded_count)
-        vital("runs active", self.workflows.active_runs)
-        vital("events/s", vitals.events_per_second)
-        vital("dead letters", vitals.dead_letters, bad=True)
-        vital("breakers open", vitals.breakers_open, bad=True)
-        vital("dropped", self.dropped, bad=True)
+        vital("runs" if short else "runs active", self.workflows.active_runs)
+        vital("ev/s" if short else "events/s", vitals.events_per_second)
+        vital("dlq" if short else "dead letters", vitals.dead_letters, bad=True)
+        vital("cb open" if short else "breakers open", vitals.breakers_open, bad=True)
+        vital("drop" if short else "dropped", self.dropped, bad=True)
         if self.db_size is not None:
             text.append("  db ", style=label)
             text.append(human_size(self.db_size), style="bold")

@@ -26,6 +26,8 @@ from .styling import RestyleOnStyleChange, component_style
 
 SPARK = 24
 NAME_WIDTH = 44
+# A body narrower than this (a terminal of about 80 columns) gets narrower names and sparklines.
+WIDE = 80
 SERIES_LIMIT = 200
 
 
@@ -112,11 +114,23 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
     def _heading(self, out: Text, title: str) -> None:
         out.append(f"{title}\n", style=self._style("metrics--heading"))
 
+    def on_resize(self) -> None:
+        self.sync()
+
+    def _widths(self) -> tuple[int, int]:
+        """Series name and sparkline widths: narrower when the body is under WIDE columns."""
+        width = self.query_one("#metrics-body", VerticalScroll).scrollable_content_region.width
+        if width <= 0 or width >= WIDE:
+            return NAME_WIDTH, SPARK
+        return max(12, min(NAME_WIDTH, width - 40)), SPARK // 2
+
     def _spark(self, out: Text, values: list[float]) -> None:
-        out.append("".join(c for c, _ in sparkline(values, SPARK)), style=self._style("metrics--spark"))
+        spark = self._widths()[1]
+        out.append("".join(c for c, _ in sparkline(values, spark)), style=self._style("metrics--spark"))
 
     def _series_label(self, out: Text, series: Series) -> None:
-        out.append_text(safe_text(series.key.ljust(NAME_WIDTH), max_length=NAME_WIDTH))
+        name_width = self._widths()[0]
+        out.append_text(safe_text(series.key.ljust(name_width), max_length=name_width))
 
     def _series_text(self, title: str, series: list[Series], value_label: str, spark_label: str) -> Text:
         out = Text()
@@ -124,7 +138,7 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         if not series:
             out.append("-\n", style=self._style("metrics--muted"))
             return out
-        out.append(f"{'series':<{NAME_WIDTH}} {value_label:>10}  {spark_label}\n", style=self._style("metrics--muted"))
+        out.append(f"{'series':<{self._widths()[0]}} {value_label:>10}  {spark_label}\n", style=self._style("metrics--muted"))
         for item in series:
             self._series_label(out, item)
             out.append(f" {_number(item.value):>10}  ")
@@ -140,7 +154,7 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         if not series:
             out.append("-\n", style=self._style("metrics--muted"))
             return out
-        out.append(f"{'series':<{NAME_WIDTH}} {'count':>8} {'p50':>9} {'p90':>9} {'p99':>9}\n",
+        out.append(f"{'series':<{self._widths()[0]}} {'count':>8} {'p50':>9} {'p90':>9} {'p99':>9}\n",
                    style=self._style("metrics--muted"))
         for item in series:
             summary = item.summary

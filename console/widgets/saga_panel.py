@@ -4,7 +4,8 @@ Left: each saga run (saga, run id, status, age, failed step); a run stuck in
 ``COMPENSATION_FAILED`` is listed first and drawn in the error style. Right,
 for the selected run: its steps (forward status, compensation status,
 duration, error) and the compensation log in the order compensations ran,
-with errors. Actions on a stuck run: ``c`` retry its failed compensations
+with errors. ``s``/``S`` sort the runs by a column, ``y`` copies the
+selected run's id. Actions on a stuck run: ``c`` retry its failed compensations
 (confirmed), ``m`` mark it compensated (a reason is required and recorded).
 Both go through the engine's API off the UI thread and are refused under
 ``--readonly``; the outcome shows when the ``saga.*`` events come back.
@@ -29,10 +30,20 @@ from .confirm_dialog import ConfirmDialog
 from .fsm_panel import clock_text
 from .operator import is_readonly, operate
 from .reason_dialog import ReasonDialog
+from .table_keys import SORT_BINDINGS, NavTable
 from .table_rows import refill
+from .table_sort import SortColumn, SortOrder
 from .styling import RestyleOnStyleChange, component_style
 
 ROW_LIMIT = 500
+SORT_COLUMNS = [
+    SortColumn("status", lambda r: ("COMPENSATION_FAILED" if r.stuck else r.status)),
+    SortColumn("saga", lambda r: r.saga),
+    SortColumn("run", lambda r: r.run_id),
+    SortColumn("age", lambda r: -r.started),
+    SortColumn("failed step", lambda r: r.failed_step or ""),
+    SortColumn("error", lambda r: r.error or ""),
+]
 _CHANGING = {"retry_compensation", "mark_compensated"}
 _STATUS_CLASS = {
     "compensation_failed": "saga--stuck", "compensating": "saga--compensating", "running": "saga--running",
@@ -46,6 +57,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
     BINDINGS = [
         Binding("c", "retry_compensation", "Retry compensation"),
         Binding("m", "mark_compensated", "Mark compensated"),
+        *SORT_BINDINGS,
     ]
     CHANGING_ACTIONS = _CHANGING
     COMPONENT_CLASSES = {
@@ -74,11 +86,12 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
         super().__init__(**kwargs)
         self.state = state
         self._rows_shown: tuple[Any, ...] | None = None
+        self.sort = SortOrder(SORT_COLUMNS)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="saga-summary", classes="panel-summary")
         with Vertical(classes="panel-split"):
-            table: DataTable[Any] = DataTable(id="saga-table", cursor_type="row")
+            table: DataTable[Any] = NavTable(id="saga-table", cursor_type="row")
             table.add_columns("status", "saga", "run", "age", "failed step", "error")
             yield table
             with VerticalScroll(id="saga-detail", classes="panel-detail"):
@@ -107,7 +120,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
         table = self.query_one("#saga-table", DataTable)
         current = self.selected()
         rows = []
-        for run in self.state.rows()[:ROW_LIMIT]:
+        for run in self.sort.apply(self.state.rows())[:ROW_LIMIT]:
             status = "COMPENSATION_FAILED" if run.stuck else run.status
             rows.append((run.run_id, [
                 Text(("⚠ " if run.stuck else "") + status, style=self._status_style(run.status)),
@@ -122,6 +135,8 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
         stuck = self.state.stuck_count()
         if stuck:
             summary.append(f"   ⚠ {stuck} stuck in COMPENSATION_FAILED", style=self._style("saga--stuck"))
+        if self.sort.describe():
+            summary.append(f"   {self.sort.describe()}")
         self.query_one("#saga-summary", Static).update(summary)
         self._draw_detail()
 
@@ -234,3 +249,11 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
                 operate(self, f"mark {run.run_id} compensated", EngineCommands.saga_mark_compensated, run.saga, run.run_id, reason)
 
         self.app.push_screen(ReasonDialog(f"Mark saga {run.saga} run {run.run_id} compensated: why?"), reasoned)
+
+    def action_sort_next(self) -> None:
+        self.sort.next()
+        self.sync()
+
+    def action_sort_reverse(self) -> None:
+        self.sort.reverse()
+        self.sync()

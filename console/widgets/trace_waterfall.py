@@ -23,6 +23,7 @@ from console.safe import safe_json, safe_text
 from console.state import duration
 from console.state.traces import SpanView, TraceView, WaterfallRow
 
+from .table_keys import NavTable
 from .table_rows import refill
 from .styling import RestyleOnStyleChange, component_style
 
@@ -66,10 +67,10 @@ class TraceWaterfall(RestyleOnStyleChange, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="trace-summary", classes="panel-summary")
-        runs: DataTable[Any] = DataTable(id="trace-runs", cursor_type="row")
+        runs: DataTable[Any] = NavTable(id="trace-runs", cursor_type="row")
         runs.add_columns("run", "workflow", "spans", "errors", "took")
         yield runs
-        spans: DataTable[Any] = DataTable(id="trace-spans", cursor_type="row")
+        spans: DataTable[Any] = NavTable(id="trace-spans", cursor_type="row")
         spans.add_columns("", "span", "kind", "took", "timeline")
         yield spans
         with VerticalScroll(id="trace-detail", classes="panel-detail"):

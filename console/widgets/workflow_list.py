@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from ..safe import safe_text
 from ..state import ago
 from ..state.workflows import WorkflowInfo, WorkflowsState
+from .table_keys import NavOptionList
 
 _STATUS_CLASS = {
     "load error": "workflows--error",
@@ -30,7 +30,7 @@ _STATUS_CLASS = {
 _PLAIN = Style()
 
 
-class WorkflowList(OptionList):
+class WorkflowList(NavOptionList):
     """Every workflow the engine has loaded (or failed to)."""
 
     COMPONENT_CLASSES = {

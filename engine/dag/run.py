@@ -621,7 +621,17 @@ class DAGRun:
 
     def _submit_remote(self, batch: list[ReadyAttempt]) -> None:
         # In a copy of the run's context, so the spans carry the run id.
-        self._base_context.copy().run(self._send, batch)
+        self._base_context.copy().run(self._send_batched, batch)
+
+    def _send_batched(self, batch: list[ReadyAttempt]) -> None:
+        # An executor that can send many attempts in one message (Dask's
+        # scheduler pays per message) gets the whole batch at once.
+        batched = getattr(self._executor, "batched", None)
+        if batched is None:
+            self._send(batch)
+            return
+        with batched():
+            self._send(batch)
 
     def _send(self, batch: list[ReadyAttempt]) -> None:
         submit = self._executor.submit

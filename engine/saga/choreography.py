@@ -175,7 +175,7 @@ class SagaChoreography:
         self._emit("saga.step.started", cid, SagaStatus.RUNNING, step=step)
         try:
             with run_scope(cid), self.runtime.tracer.start_span(
-                f"saga.step {step}", {"workflow": self.name, "saga.step": step, "saga.run_id": cid}
+                f"step:{step}", {"workflow": self.name, "saga.step": step, "saga.run_id": cid}
             ):
                 result = handler(event)
         except Exception as exc:
@@ -267,7 +267,7 @@ class SagaChoreography:
 
         try:
             with run_scope(cid), self.runtime.tracer.start_span(
-                f"saga.compensate {step}", {"workflow": self.name, "saga.step": step, "saga.run_id": cid}
+                f"compensate:{step}", {"workflow": self.name, "saga.step": step, "saga.run_id": cid}
             ) as span:
                 self.compensation_retry.call(
                     attempt, clock=self.runtime.clock, publish=self.bus.publish,

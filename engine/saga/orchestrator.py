@@ -231,7 +231,7 @@ class SagaOrchestrator:
     ) -> dict[str, Any] | SagaRun:
         clock = self.runtime.clock
         with run_scope(run.run_id), self.runtime.tracer.start_span(
-            f"saga {self.name}", {"workflow": self.name, "saga.run_id": run.run_id}
+            f"saga:{self.name}", {"workflow": self.name, "saga.run_id": run.run_id}
         ):
             run.status = SagaStatus.RUNNING
             run.started = clock.time()
@@ -262,7 +262,7 @@ class SagaOrchestrator:
         began = clock.monotonic()
         try:
             with self.runtime.tracer.start_span(
-                f"saga.step {step.name}",
+                f"step:{step.name}",
                 {"workflow": self.name, "saga.step": step.name, "saga.run_id": run.run_id},
             ):
                 result = self._invoke(step, step.forward, step.forward_takes_context, run, step.timeout)
@@ -394,7 +394,7 @@ class SagaOrchestrator:
         span = None
         try:
             with runtime.tracer.start_span(
-                f"saga.compensate {step.name}",
+                f"compensate:{step.name}",
                 {"workflow": self.name, "saga.step": step.name, "saga.run_id": run.run_id},
             ) as span:
                 (policy or self.compensation_retry).call(

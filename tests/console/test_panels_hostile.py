@@ -46,7 +46,7 @@ async def test_hostile_strings_are_shown_inert_in_every_panel(key, alias):
 async def test_hostile_strings_in_dead_letter_detail_and_filter_stay_inert():
     app = hostile_app()
     async with app.run_test(size=(140, 40)) as pilot:
-        await pilot.press("5", "g", "space")
+        await pilot.press("5", "f", "space")
         await pilot.pause()
         assert "[@click=app.quit]" in static_text(app, "#dlq-detail-body")
         await pilot.press("slash", "left_square_bracket", "enter")

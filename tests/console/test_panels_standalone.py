@@ -69,7 +69,7 @@ async def test_dead_letter_filter_group_and_mark_work_without_an_engine():
         app.panel.focus_main()
         await pilot.press("slash", *keys("status:dead"), "enter")
         assert [x.status for x in app.panel.state.rows()] == ["dead", "dead"]
-        await pilot.press("g", "space")
+        await pilot.press("f", "space")
         assert len(app.panel.state.marked) == 1
 
 

@@ -51,7 +51,7 @@ def test_breaker_board_sorted_by_error_rate(snap_compare, theme: str) -> None:
 
 @pytest.mark.parametrize("theme", THEMES)
 def test_dead_letters_grouped_with_a_marked_row(snap_compare, theme: str) -> None:
-    assert snap_compare(make_app(theme), terminal_size=SIZE, run_before=showing("5", "g", "up", "up", "space"))
+    assert snap_compare(make_app(theme), terminal_size=SIZE, run_before=showing("5", "f", "up", "up", "space"))
 
 
 @pytest.mark.parametrize("theme", THEMES)
