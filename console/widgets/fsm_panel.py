@@ -23,7 +23,7 @@ from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.safe import safe_text
-from console.state import ago
+from console.state import ago, count
 from console.state.fsm import CAN_FIRE, GUARDED, REFUSED, FsmInstance, FsmView
 
 from .operator import is_readonly, operate
@@ -122,7 +122,7 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
         self._rows_shown = refill(table, cells, self._rows_shown, None if selected is None else _row_key(selected))
         machines = len({i.machine for i in rows})
         self.query_one("#fsm-summary", Static).update(
-            Text(f"{len(self.state.instances)} instances of {machines} machines")
+            Text(f"{count(len(self.state.instances), 'instance')} of {count(machines, 'machine')}")
         )
         self._draw_detail()
 

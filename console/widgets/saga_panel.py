@@ -21,7 +21,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from console.safe import safe_text
-from console.state import ago, duration
+from console.state import ago, count, duration
 from console.state.sagas import SagaRunView, SagaView
 
 from .confirm_dialog import ConfirmDialog
@@ -117,7 +117,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
                 safe_text(run.error or "", max_length=40),
             ]))
         self._rows_shown = refill(table, rows, self._rows_shown, None if current is None else current.run_id)
-        summary = Text(f"{len(self.state.runs)} saga runs")
+        summary = Text(count(len(self.state.runs), "saga run"))
         stuck = self.state.stuck_count()
         if stuck:
             summary.append(f"   ⚠ {stuck} stuck in COMPENSATION_FAILED", style=self._style("saga--stuck"))
