@@ -92,6 +92,7 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         theme: str | None = None,
         recorded_events: Sequence[Event] | None = None,
         start_engine: bool = False,
+        actor: str | None = None,
     ) -> None:
         # Themes first: App.__init__ builds the stylesheet's variables from them.
         self.flow_themes = load_themes()
@@ -102,7 +103,8 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         self.engine = engine
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.readonly = readonly
-        self.commands = EngineCommands(engine)
+        # Who the engine's audit trail names for every action: the OS user unless given.
+        self.commands = EngineCommands(engine, actor=actor)
         # With start_engine the engine loads its files on a thread of its own,
         # so a slow load never holds up the screen.
         self._engine_starter = (
@@ -265,7 +267,9 @@ def run_app(args: argparse.Namespace) -> int:
         raise UsageError(str(UnknownThemeError(args.theme, themes)))
     engine = Engine(args.directory, state_dir=args.state_dir)
     # The app subscribes its bridge here, before the engine starts.
-    app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)
+    app = FlowConsoleApp(
+        engine, theme=args.theme, readonly=args.readonly, start_engine=True, actor=getattr(args, "actor", None)
+    )
     try:
         app.run()
     finally:

@@ -73,8 +73,21 @@ def build_open_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="watch only: hide and refuse every action that changes anything",
     )
+    parser.add_argument(
+        "--actor",
+        metavar="NAME",
+        type=_actor_name,
+        help="the operator named in the audit trail of every action (default: the OS user name)",
+    )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
+
+
+def _actor_name(text: str) -> str:
+    name = text.strip()
+    if not name or not name.isprintable():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a name (printable, not empty)")
+    return name
 
 
 def add_state_dir_option(parser: argparse.ArgumentParser) -> None:
