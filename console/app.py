@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -34,7 +35,7 @@ from engine.clock import SYSTEM_CLOCK
 from .bridge import EventBridge
 from .colon_commands import ColonCommands
 from .commands import EngineCommands
-from .drain import CLOCK_INTERVAL, DRAIN_INTERVAL, BridgeDrain
+from .drain import DRAIN_INTERVAL, BridgeDrain
 from .engine_actions import CHANGING_ACTIONS, EngineActions
 from .help_rows import binding_rows
 from .palette import FlowCommands
@@ -129,6 +130,10 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
             self.view_widgets[view.alias] = widget
         self._state_views = {id(state): alias for alias, state in self.view_states.items()}
         self._stale_views: set[str] = set()
+        # States changed since the last redraw (by id), and when that was.
+        self._unshown: dict[int, Any] = {}
+        self._last_redraw = 0.0
+        self._last_tick = 0.0
         self._history: list[str] = []
 
         # Kept by reference: the timers use them, and must not query a screen
@@ -136,6 +141,7 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         self._header = HeaderVitals(self.workflows_state, self.vitals_state, id="header")
         self._sidebar = WorkflowList(self.workflows_state, id="workflow-list")
         self._workflow_detail = Static(id="workflow-detail")
+        self._workflow_detail_shown: Text | None = None
 
         self.bridge = EventBridge()
         for state in (self.workflows_state, self.vitals_state, *self.view_states.values()):
@@ -182,7 +188,6 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
     def on_mount(self) -> None:
         self._sync_all()
         self.set_interval(DRAIN_INTERVAL, self._drain, name="bridge-drain")
-        self.set_interval(CLOCK_INTERVAL, self._tick, name="clock-tick")
         self._focus_view()
         self.call_after_refresh(_settle_heap)
 
@@ -220,6 +225,7 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
             self._history.append(self.current_view)
         self.current_view = alias
         self.query_one(ContentSwitcher).current = self._view_id(alias)
+        self._mark_unshown_stale()
         if alias in self._stale_views:
             self._sync_view(alias)
         self._show_header()

@@ -126,6 +126,8 @@ async def test_replayed_letter_span_links_to_the_original_trace(live_engine, wor
         await pilot.press("5")
         dlq_state = app.view_states["dlq"]
         await until(pilot, lambda: letter.id in dlq_state.letters)
+        # The state has it at once; the table shows it at the next redraw.
+        await until(pilot, lambda: app.query_one("#view-dlq").selected_id() == letter.id)
         await pilot.press("p")
         state = app.view_states["trace"]
 
