@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 
 import argparse
+import signal
 import threading
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -43,6 +44,7 @@ from .safe import visible
 from .state import ViewState
 from .state.vitals import VitalsState
 from .state.workflows import WorkflowsState
+from .terminal_exit import exit_on_signals, stdin_tty, terminal_gone
 from .themes import DEFAULT_THEME, load_themes
 from .views import VIEWS, by_alias
 from .widgets.command_line import CommandLine
@@ -50,6 +52,10 @@ from .widgets.header_vitals import HeaderVitals
 from .widgets.help_screen import HelpScreen
 from .widgets.key_footer import KeyFooter
 from .widgets.workflow_list import WorkflowList
+
+
+# How often a console run from the command line checks that its terminal is still there.
+TERMINAL_CHECK_INTERVAL = 1.0
 
 
 class UnknownThemeError(ValueError):
@@ -94,6 +100,7 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         recorded_events: Sequence[Event] | None = None,
         start_engine: bool = False,
         actor: str | None = None,
+        watch_terminal: bool = False,
     ) -> None:
         # Themes first: App.__init__ builds the stylesheet's variables from them.
         self.flow_themes = load_themes()
@@ -104,6 +111,9 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         self.engine = engine
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.readonly = readonly
+        # From the command line: leave on SIGTERM/SIGHUP or a vanished terminal (console.terminal_exit).
+        self.watch_terminal = watch_terminal
+        self._tty: int | None = None
         # Who the engine's audit trail names for every action: the OS user unless given.
         self.commands = EngineCommands(engine, actor=actor)
         # With start_engine the engine loads its files on a thread of its own,
@@ -188,8 +198,16 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
     def on_mount(self) -> None:
         self._sync_all()
         self.set_interval(DRAIN_INTERVAL, self._drain, name="bridge-drain")
+        if self.watch_terminal:
+            exit_on_signals(self)
+            self._tty = stdin_tty()
+            self.set_interval(TERMINAL_CHECK_INTERVAL, self._leave_if_terminal_gone, name="terminal-check")
         self._focus_view()
         self.call_after_refresh(_settle_heap)
+
+    def _leave_if_terminal_gone(self) -> None:
+        if self.is_running and terminal_gone(self, self._tty):
+            self.exit(None, 128 + signal.SIGHUP)
 
     def _start_engine(self) -> None:
         try:
@@ -274,14 +292,16 @@ def run_app(args: argparse.Namespace) -> int:
     engine = Engine(args.directory, state_dir=args.state_dir)
     # The app subscribes its bridge here, before the engine starts.
     app = FlowConsoleApp(
-        engine, theme=args.theme, readonly=args.readonly, start_engine=True, actor=getattr(args, "actor", None)
+        engine, theme=args.theme, readonly=args.readonly, start_engine=True, actor=getattr(args, "actor", None),
+        watch_terminal=True,
     )
     try:
         app.run()
     finally:
         app.wait_engine_started()
         engine.stop()
-    # 0 after q; Textual sets 1 when the app stopped on an unhandled error.
+    # 0 after q, 128 + the signal after SIGTERM/SIGHUP or a vanished terminal;
+    # Textual sets 1 when the app stopped on an unhandled error.
     return app.return_code or 0
 
 
