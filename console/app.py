@@ -27,6 +27,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, OptionList, Static
 
@@ -256,6 +257,23 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
             focus_main()
         elif widget is not None:
             widget.focus()
+
+    def push_screen(self, screen: Any, callback: Any = None, wait_for_dismiss: bool = False) -> Any:
+        """Push ``screen``; when a dialog closes, focus goes back to the view's main widget.
+
+        Textual gives focus back to what had it, which may be a detail pane
+        of the view (where the arrows scroll the pane, not the table the
+        dialog's action used).
+        """
+        if wait_for_dismiss or not isinstance(screen, ModalScreen):
+            return super().push_screen(screen, callback, wait_for_dismiss=wait_for_dismiss)
+
+        def closed(result: Any) -> None:
+            self.call_after_refresh(self._focus_view)
+            if callback is not None:
+                callback(result)
+
+        return super().push_screen(screen, closed)
 
     def action_back(self) -> None:
         if self._history:

@@ -2,9 +2,10 @@
 
 Left: every instance (machine, instance id, current state, time in state).
 Right, for the selected instance: its machine's states and transitions with
-the current state highlighted; the events it can take now (pick one and
-press ``f`` or enter to fire it), the events it cannot take with the guard
-that refuses each; and its history with times. Firing goes to the engine's
+the current state highlighted; the events it can take now (``f`` on the
+instance table opens this choice; pick one and press ``f`` or enter to fire
+it), the events it cannot take with the guard that refuses each; and its
+history with times. Firing goes to the engine's
 ``fire(machine, instance, event)`` off the UI thread and is refused under
 ``--readonly``; the new state shows when ``fsm.transitioned`` (or
 ``fsm.blocked`` naming the guard) comes back.
@@ -260,9 +261,19 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
     def action_fire(self) -> None:
         inst = self.selected()
         events = self.query_one("#fsm-events", OptionList)
+        if inst is not None and not events.has_focus:
+            self._choose_event(events)
+            return
         index = events.highlighted
         if inst is None or index is None or index >= len(self._option_events):
             self.app.notify("Pick an instance and an event to fire.", severity="warning", markup=False)
             return
         name = self._option_events[index]
         operate(self, f"fire {name} on {inst.instance}", "fire", inst.machine, inst.instance, name)
+
+    def _choose_event(self, events: OptionList) -> None:
+        """Open the event choice of the selected instance: focus it, on the first event it can take."""
+        events.focus()
+        enabled = [i for i in range(events.option_count) if not events.get_option_at_index(i).disabled]
+        if enabled and (events.highlighted is None or events.highlighted not in enabled):
+            events.highlighted = enabled[0]
