@@ -29,6 +29,7 @@ from console.state.breakers import BreakerBoardState, BreakerTile
 from .operator import is_readonly, operate
 from .reason_dialog import ReasonDialog
 from .styling import RestyleOnStyleChange, component_style
+from .static_text import show_text
 
 BARS = " ▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 30
@@ -138,7 +139,7 @@ class BreakerBoard(RestyleOnStyleChange, Vertical):
             self._tiles.pop().remove()
         self.cursor = min(self.cursor, max(0, len(tiles) - 1))
         for index, (widget, tile) in enumerate(zip(self._tiles, tiles)):
-            widget.update(self._tile_text(tile))
+            show_text(widget, self._tile_text(tile))
             widget.set_class(index == self.cursor, "-selected")
             widget.set_class(tile.state == "open", "-open")
             widget.set_class(tile.state == "half_open", "-half-open")
@@ -146,7 +147,7 @@ class BreakerBoard(RestyleOnStyleChange, Vertical):
         summary = Text(f"{count(len(tiles), 'breaker')}, {opened} open   sorted by error rate, then volume")
         if not tiles:
             summary = Text("No circuit breakers yet.")
-        self.query_one("#cb-summary", Static).update(summary)
+        show_text(self.query_one("#cb-summary", Static), summary)
 
     def selected(self) -> BreakerTile | None:
         tiles = self.state.ordered()

@@ -30,6 +30,7 @@ from console.state.fsm import CAN_FIRE, GUARDED, REFUSED, FsmInstance, FsmView
 from .operator import is_readonly, operate
 from .table_rows import refill
 from .styling import RestyleOnStyleChange, component_style
+from .static_text import show_text
 
 ROW_LIMIT = 500
 
@@ -122,7 +123,7 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
             ]))
         self._rows_shown = refill(table, cells, self._rows_shown, None if selected is None else _row_key(selected))
         machines = len({i.machine for i in rows})
-        self.query_one("#fsm-summary", Static).update(
+        show_text(self.query_one("#fsm-summary", Static),
             Text(f"{count(len(self.state.instances), 'instance')} of {count(machines, 'machine')}")
         )
         self._draw_detail()
@@ -150,11 +151,11 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
             events.clear_options()
             self._option_events = []
             self._options_shown = None
-            graph.update(Text("No state machine instances yet.", style=self._style("fsm--muted")))
-            history.update("")
+            show_text(graph, Text("No state machine instances yet.", style=self._style("fsm--muted")))
+            show_text(history, "")
             return
-        graph.update(self._graph_text(inst))
-        history.update(self._history_text(inst))
+        show_text(graph, self._graph_text(inst))
+        show_text(history, self._history_text(inst))
         labels: list[tuple[str, Text, bool]] = []
         for option in self.state.options(inst):
             label = Text()

@@ -30,6 +30,7 @@ from .operator import is_readonly, operate
 from .reason_dialog import ReasonDialog
 from .table_rows import refill
 from .styling import RestyleOnStyleChange, component_style
+from .static_text import show_text
 
 ROW_LIMIT = 500
 _CHANGING = {"retry_compensation", "mark_compensated"}
@@ -121,7 +122,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
         stuck = self.state.stuck_count()
         if stuck:
             summary.append(f"   ⚠ {stuck} stuck in COMPENSATION_FAILED", style=self._style("saga--stuck"))
-        self.query_one("#saga-summary", Static).update(summary)
+        show_text(self.query_one("#saga-summary", Static), summary)
         self._draw_detail()
 
     def selected(self) -> SagaRunView | None:
@@ -138,7 +139,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
         body = self.query_one("#saga-detail-body", Static)
         run = self.selected()
         if run is None:
-            body.update(Text("No saga runs yet.", style=self._style("saga--muted")))
+            show_text(body, Text("No saga runs yet.", style=self._style("saga--muted")))
             return
         heading = self._style("saga--heading")
         out = Text()
@@ -191,7 +192,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
                     f"{entry.error_type + ': ' if entry.error_type else ''}{entry.error or ''}", max_length=200
                 ))
             out.append("\n")
-        body.update(out)
+        show_text(body, out)
 
     # -- events and actions ------------------------------------------------
 

@@ -107,3 +107,30 @@ async def test_drains_between_two_frames_make_one_redraw(monkeypatch) -> None:
         app._drain()
         assert synced == ["events"]
         assert len(app.view_states["events"].rows) == 8
+
+
+async def test_a_panel_text_shown_again_is_not_redrawn_and_one_of_the_same_shape_lays_out_nothing() -> None:
+    from rich.text import Text
+    from textual.app import App
+    from textual.widgets import Static
+
+    from console.widgets.static_text import show_text
+
+    class One(App):
+        def compose(self):
+            yield Static(id="panel")
+
+    app = One()
+    async with app.run_test() as pilot:
+        panel = app.query_one("#panel", Static)
+        show_text(panel, Text("in staging for 57s"))
+        await pilot.pause()
+        refreshes: list[bool] = []
+        refresh = panel.refresh
+        panel.refresh = lambda *a, layout=False, **k: (refreshes.append(layout), refresh(*a, layout=layout, **k))[1]
+        show_text(panel, Text("in staging for 57s"))
+        assert refreshes == []
+        show_text(panel, Text("in staging for 58s"))
+        assert refreshes == [False]
+        show_text(panel, Text("in staging for 58s\nblocked"))
+        assert refreshes == [False, True]
