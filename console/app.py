@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -257,6 +258,13 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
             focus_main()
         elif widget is not None:
             widget.focus()
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key acts on what the states hold now: changes still waiting for
+        # the next redraw (at most REDRAW_INTERVAL away) are drawn first.
+        if isinstance(event, events.Key) and self._unshown and self._sidebar.is_mounted:
+            self._redraw_changed()
+        await super().on_event(event)
 
     def push_screen(self, screen: Any, callback: Any = None, wait_for_dismiss: bool = False) -> Any:
         """Push ``screen``; when a dialog closes, focus goes back to the view's main widget.
