@@ -13,7 +13,14 @@ Start-up (subprocesses): from process start to the first full frame of the
 console on ``sample_workflows`` (and to the frame that shows every sample
 loaded), against a bare Textual app's first frame.
 
+Part 3 (subprocesses, `benchmarks/console_idle.py`): idle CPU, a share of
+one core over ``--idle-seconds`` (default 60) on ``sample_workflows``, per
+view, against the same engine headless (``flowconsole run sample_workflows
+--watch``), and the difference; the goal is at most 3% beyond headless.
+``--only-idle`` runs part 3 alone.
+
     /work/venv/bin/python benchmarks/console.py [--quick] [--rate N] [--seconds S]
+        [--idle-seconds S] [--only-idle]
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from textual.message import Message  # noqa: E402
 from engine import Event, EventBus  # noqa: E402
 
 from console.app import FlowConsoleApp  # noqa: E402
+
+from console_idle import all_views, idle_cpu  # noqa: E402 - beside this file
 
 TASKS = {f"t{i}": ([f"t{i - 1}"] if i else []) for i in range(12)}
 STATUSES = ["task.started", "task.completed", "task.retrying", "task.failed"]
@@ -283,7 +292,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter runs, fewer samples")
     parser.add_argument("--rate", type=int, default=20_000, help="events per second to publish")
     parser.add_argument("--seconds", type=float, default=None, help="seconds of flood per approach")
+    parser.add_argument("--idle-seconds", type=float, default=None, help="measured seconds per process in part 3")
+    parser.add_argument("--only-idle", action="store_true", help="run part 3 (idle CPU per view) alone")
     args = parser.parse_args()
+    idle_seconds = args.idle_seconds or (20.0 if args.quick else 60.0)
+    if args.only_idle:
+        idle_cpu(idle_seconds, all_views())
+        return
     seconds = args.seconds or (4.0 if args.quick else 10.0)
     presses = 20 if args.quick else 50
     samples = 3 if args.quick else 5
@@ -302,6 +317,7 @@ def main() -> None:
     p95 = pct(bridge["latencies"], 95)
     print(f"  target p95 <= 100 ms: {'met' if p95 <= 0.1 else 'MISSED'} ({p95 * 1000:.1f} ms)")
     first_frames(samples)
+    idle_cpu(idle_seconds, all_views())
 
 
 if __name__ == "__main__":

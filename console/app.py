@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import gc
 
+import signal
 import threading
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, OptionList, Static
 
@@ -33,7 +37,7 @@ from engine.clock import SYSTEM_CLOCK
 from .bridge import EventBridge
 from .colon_commands import ColonCommands
 from .commands import EngineCommands
-from .drain import CLOCK_INTERVAL, DRAIN_INTERVAL, BridgeDrain
+from .drain import DRAIN_INTERVAL, BridgeDrain
 from .engine_actions import CHANGING_ACTIONS, EngineActions
 from .help_rows import binding_rows
 from .palette import FlowCommands
@@ -41,6 +45,7 @@ from .safe import visible
 from .state import ViewState
 from .state.vitals import VitalsState
 from .state.workflows import WorkflowsState
+from .terminal_exit import exit_on_signals, stdin_tty, terminal_gone
 from .themes import load_themes, resolve_theme
 from .views import VIEWS, by_alias
 from .widgets.command_line import CommandLine
@@ -53,6 +58,8 @@ from .widgets.workflow_list import WorkflowList
 
 # How often an attached console checks on its engine: a dead owner shows within this.
 ATTACHMENT_INTERVAL = 0.25
+# How often a console run from the command line checks that its terminal is still there.
+TERMINAL_CHECK_INTERVAL = 1.0
 
 
 class UnknownThemeError(ValueError):
@@ -99,6 +106,8 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         recorded_events: Sequence[Event] | None = None,
         start_engine: bool = False,
         commands: Any | None = None,
+        actor: str | None = None,
+        watch_terminal: bool = False,
     ) -> None:
         # Themes first: App.__init__ builds the stylesheet's variables from them.
         self.flow_themes = load_themes()
@@ -110,8 +119,12 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         self.engine = engine
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.readonly = readonly
-        # An attached console passes the commands that go to the owner of its state directory.
-        self.commands = commands if commands is not None else EngineCommands(engine)
+        # From the command line: leave on SIGTERM/SIGHUP or a vanished terminal (console.terminal_exit).
+        self.watch_terminal = watch_terminal
+        self._tty: int | None = None
+        # An attached console passes the commands that go to the owner of its state directory;
+        # the audit trail names the operator for every action: the OS user unless given.
+        self.commands = commands if commands is not None else EngineCommands(engine, actor=actor)
         # With start_engine the engine loads its files on a thread of its own,
         # so a slow load never holds up the screen.
         self._engine_starter = (
@@ -136,6 +149,10 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
             self.view_widgets[view.alias] = widget
         self._state_views = {id(state): alias for alias, state in self.view_states.items()}
         self._stale_views: set[str] = set()
+        # States changed since the last redraw (by id), and when that was.
+        self._unshown: dict[int, Any] = {}
+        self._last_redraw = 0.0
+        self._last_tick = 0.0
         self._history: list[str] = []
 
         # Kept by reference: the timers use them, and must not query a screen
@@ -145,6 +162,7 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         self._db_size: int | None = None
         self._sidebar = WorkflowList(self.workflows_state, id="workflow-list")
         self._workflow_detail = Static(id="workflow-detail")
+        self._workflow_detail_shown: Text | None = None
 
         self.bridge = EventBridge()
         for state in (self.workflows_state, self.vitals_state, *self.view_states.values()):
@@ -192,12 +210,19 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
     def on_mount(self) -> None:
         self._sync_all()
         self.set_interval(DRAIN_INTERVAL, self._drain, name="bridge-drain")
-        self.set_interval(CLOCK_INTERVAL, self._tick, name="clock-tick")
         if callable(getattr(self.engine, "attachment", None)):
             self._show_attachment()
             self.set_interval(ATTACHMENT_INTERVAL, self._show_attachment, name="attachment")
+        if self.watch_terminal:
+            exit_on_signals(self)
+            self._tty = stdin_tty()
+            self.set_interval(TERMINAL_CHECK_INTERVAL, self._leave_if_terminal_gone, name="terminal-check")
         self._focus_view()
         self.call_after_refresh(_settle_heap)
+
+    def _leave_if_terminal_gone(self) -> None:
+        if self.is_running and terminal_gone(self, self._tty):
+            self.exit(None, 128 + signal.SIGHUP)
 
     def _start_engine(self) -> None:
         try:
@@ -238,6 +263,7 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
             self._history.append(self.current_view)
         self.current_view = alias
         self.query_one(ContentSwitcher).current = self._view_id(alias)
+        self._mark_unshown_stale()
         if alias in self._stale_views:
             self._sync_view(alias)
         self._show_header()
@@ -250,6 +276,30 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
             focus_main()
         elif widget is not None:
             widget.focus()
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key acts on what the states hold now: changes still waiting for
+        # the next redraw (at most REDRAW_INTERVAL away) are drawn first.
+        if isinstance(event, events.Key) and self._unshown and self._sidebar.is_mounted:
+            self._redraw_changed()
+        await super().on_event(event)
+
+    def push_screen(self, screen: Any, callback: Any = None, wait_for_dismiss: bool = False) -> Any:
+        """Push ``screen``; when a dialog closes, focus goes back to the view's main widget.
+
+        Textual gives focus back to what had it, which may be a detail pane
+        of the view (where the arrows scroll the pane, not the table the
+        dialog's action used).
+        """
+        if wait_for_dismiss or not isinstance(screen, ModalScreen):
+            return super().push_screen(screen, callback, wait_for_dismiss=wait_for_dismiss)
+
+        def closed(result: Any) -> None:
+            self.call_after_refresh(self._focus_view)
+            if callback is not None:
+                callback(result)
+
+        return super().push_screen(screen, closed)
 
     def action_back(self) -> None:
         if self._history:

@@ -133,12 +133,14 @@ class EventBridge:
     def pump(self) -> list[ViewState]:
         """One drain: apply the buffered batch; returns the reducers that changed.
 
-        Reducers that track time are called even with no events, so their
-        per-second values roll over.
+        A drain that brought nothing calls no reducer: what moves with the
+        clock alone is redrawn by the app's clock tick.
         """
         # The backlog only serves reducers registered before the first drain.
         self._backlog = []
         batch = self.take()
+        if not batch:
+            return []
         self.delivered += len(batch)
         return [reducer for reducer in self._reducers if reducer.apply(batch)]
 

@@ -2,17 +2,18 @@
 
 `BridgeDrain` is the part of `console.app.FlowConsoleApp` that its timers
 run on the UI thread: every `DRAIN_INTERVAL` the bridge's buffer goes
-through the view-state reducers and only the widgets whose state changed
-are refreshed, in one batch (a view not on screen is only marked stale and
-synced when shown); every `CLOCK_INTERVAL` the header, sidebar and current
-view redraw their clocks, and the header the database's size (one stat of
-the file and its log). The store banner follows ``store.failed`` /
-``store.recovered`` with every header redraw. Nothing here takes a lock:
-engine threads only ever touch the bridge's buffer.
+through the view-state reducers, and (at most every `REDRAW_INTERVAL`) only
+the widgets whose state changed are refreshed, in one batch (a view not on screen is only marked stale and
+synced when shown); every `CLOCK_INTERVAL`, in the same frame, the header,
+sidebar and current view redraw their clocks, and the header the database's
+size (one stat of the file and its log). The store banner follows
+``store.failed`` / ``store.recovered`` with every header redraw. Nothing here
+takes a lock: engine threads only ever touch the bridge's buffer.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from textual.widget import Widget
@@ -28,6 +29,10 @@ from .widgets.store_banner import StoreBanner
 from .widgets.workflow_list import WorkflowList
 
 DRAIN_INTERVAL = 1 / 20
+# The fastest the views redraw for new events: every drain still folds them
+# into the view states, so the buffer stays short, but a screen drawn 5 times
+# a second looks as live and costs a quarter of one drawn 20 times.
+REDRAW_INTERVAL = 1 / 2
 CLOCK_INTERVAL = 1.0
 
 
@@ -44,12 +49,16 @@ class BridgeDrain:
     view_widgets: dict[str, Widget]
     _state_views: dict[int, str]
     _stale_views: set[str]
+    _unshown: dict[int, Any]
+    _last_redraw: float
+    _last_tick: float
     _header: HeaderVitals
     _store_banner: StoreBanner
     _db_size: int | None
     engine: Any
     _sidebar: WorkflowList
     _workflow_detail: Static
+    _workflow_detail_shown: Any
     is_running: bool
     batch_update: Any
     notify: Any
@@ -62,42 +71,70 @@ class BridgeDrain:
         self._show_notices()
 
     def _drain(self) -> None:
-        if not self.is_running or not self._sidebar.is_mounted:
-            return
-        changed = self.bridge.pump()
-        if not changed:
-            return
-        with self.batch_update():
-            for state in changed:
-                if state is self.workflows_state:
-                    self._sidebar.sync()
-                    self._show_workflow_detail()
-                    self._show_notices()
-                    continue
-                alias = self._state_views.get(id(state))
-                if alias is None:
-                    continue
-                if alias == self.current_view:
-                    self._sync_view(alias)
-                else:
-                    self._stale_views.add(alias)
-            self._show_header()
-
-    def _tick(self) -> None:
         # A timer may fire once more while the app shuts down and its widgets
         # are being removed; there is nothing left to draw then.
         if not self.is_running or not self._sidebar.is_mounted:
             return
+        for state in self.bridge.pump():
+            self._unshown[id(state)] = state
+        # A drain that brought nothing draws nothing; one that did draws at
+        # most every REDRAW_INTERVAL, however many drains brought events. The
+        # clocks are redrawn in the same frame, so an idle console draws at
+        # most REDRAW_INTERVAL times a second, never once more for the clock.
+        now = time.monotonic()
+        tick = now - self._last_tick >= CLOCK_INTERVAL
+        redraw = bool(self._unshown) and (tick or now - self._last_redraw >= REDRAW_INTERVAL)
+        if not (tick or redraw):
+            return
+        with self.batch_update():
+            sidebar_synced = False
+            if redraw:
+                self._last_redraw = now
+                sidebar_synced = self._redraw_changed()
+            if tick:
+                self._last_tick = now
+                self._tick(sync_sidebar=not sidebar_synced)
+            self._show_header()
+
+    def _redraw_changed(self) -> bool:
+        """Redraw what the states changed since the last redraw; True if the sidebar was."""
+        changed, self._unshown = list(self._unshown.values()), {}
+        sidebar = False
+        for state in changed:
+            if state is self.workflows_state:
+                self._sidebar.sync()
+                self._show_workflow_detail()
+                self._show_notices()
+                sidebar = True
+                continue
+            alias = self._state_views.get(id(state))
+            if alias is None:
+                continue
+            if alias == self.current_view:
+                self._sync_view(alias)
+            else:
+                self._stale_views.add(alias)
+        return sidebar
+
+    def _mark_unshown_stale(self) -> None:
+        """Views whose states changed since the last redraw are stale: a view shown now is drawn fresh."""
+        for key, state in list(self._unshown.items()):
+            alias = self._state_views.get(key)
+            if alias is not None:
+                self._stale_views.add(alias)
+                del self._unshown[key]
+
+    def _tick(self, *, sync_sidebar: bool = True) -> None:
+        """Once every CLOCK_INTERVAL: what moves with the clock ("4s ago", rates), and the database's size."""
         self.vitals_state.tick()
         store = getattr(self.engine, "store", None)
         self._db_size = store.size_bytes() if store is not None else None
-        with self.batch_update():
-            self._show_header()
+        if sync_sidebar:
             self._sidebar.sync()
-            widget = self.view_widgets.get(self.current_view)
-            refresh_clock = getattr(widget, "refresh_clock", None)
-            if refresh_clock is not None:
-                refresh_clock()
+        widget = self.view_widgets.get(self.current_view)
+        refresh_clock = getattr(widget, "refresh_clock", None)
+        if refresh_clock is not None:
+            refresh_clock()
 
     def _sync_view(self, alias: str) -> None:
         self._stale_views.discard(alias)
@@ -126,4 +163,7 @@ class BridgeDrain:
 
     def _show_workflow_detail(self) -> None:
         detail = self._sidebar.describe(self.selected_workflow)
-        self._workflow_detail.update(detail)
+        # Runs change the sidebar, rarely the detail: an unchanged one costs no layout.
+        if detail != self._workflow_detail_shown:
+            self._workflow_detail_shown = detail
+            self._workflow_detail.update(detail)

@@ -137,14 +137,14 @@ class RemoteCommands:
     def dlq_retry_many(self, letter_ids: list[str], *, actor: str | None = None) -> dict[str, list[str]]:
         return self._send("dlq.retry_many", {"ids": list(letter_ids)}, actor=actor, reason="bulk retry")
 
-    def breaker_force_open(self, name: str, *, actor: str | None = None, reason: str | None = None) -> Any:
+    def breaker_force_open(self, name: str, reason: str | None = None, *, actor: str | None = None) -> Any:
         return self._send("breaker.force_open", {"name": name}, actor=actor, reason=reason)["name"]
 
-    def breaker_force_closed(self, name: str, *, actor: str | None = None, reason: str | None = None) -> Any:
+    def breaker_force_closed(self, name: str, reason: str | None = None, *, actor: str | None = None) -> Any:
         return self._send("breaker.force_closed", {"name": name}, actor=actor, reason=reason)["name"]
 
-    def breaker_reset(self, name: str) -> Any:
-        return self._send("breaker.reset", {"name": name})["name"]
+    def breaker_reset(self, name: str, reason: str | None = None, *, actor: str | None = None) -> Any:
+        return self._send("breaker.reset", {"name": name}, actor=actor, reason=reason)["name"]
 
     def saga_retry_compensation(self, saga: str, run_id: str, *, actor: str | None = None) -> Any:
         return self._send("saga.retry_compensation", {"saga": saga, "run_id": run_id}, actor=actor)

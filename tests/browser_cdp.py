@@ -12,6 +12,9 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import time
+import os
+import shutil
 import subprocess
 import tempfile
 import urllib.request
@@ -78,7 +81,9 @@ class Chromium:
     """A headless Chromium with a profile of its own, until `close`."""
 
     def __init__(self, binary: str, width: int = 1400, height: int = 900) -> None:
-        self._profile = tempfile.TemporaryDirectory(prefix="flowconsole-chromium-")
+        # Chromium's helper processes may still write the profile for a moment after
+        # the browser exits: its removal retries, then gives up quietly.
+        self._profile = tempfile.TemporaryDirectory(prefix="flowconsole-chromium-", ignore_cleanup_errors=True)
         profile = Path(self._profile.name)
         self.process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
@@ -106,4 +111,9 @@ class Chromium:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        for _ in range(10):
+            shutil.rmtree(self._profile.name, ignore_errors=True)
+            if not os.path.exists(self._profile.name):
+                break
+            time.sleep(0.2)
         self._profile.cleanup()

@@ -94,6 +94,12 @@ def build_open_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="watch only: hide and refuse every action that changes anything",
     )
+    parser.add_argument(
+        "--actor",
+        metavar="NAME",
+        type=actor_name,
+        help="the operator named in the audit trail of every action (default: the OS user name)",
+    )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
 
@@ -119,6 +125,14 @@ def _quiet_broken_pipe() -> int:
     finally:
         os.close(devnull)
     return 128 + 13  # as a command killed by SIGPIPE
+
+
+def actor_name(text: str) -> str:
+    """An ``--actor`` value: printable and not empty."""
+    name = text.strip()
+    if not name or not name.isprintable():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a name (printable, not empty)")
+    return name
 
 
 def add_state_dir_option(parser: argparse.ArgumentParser) -> None:

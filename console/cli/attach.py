@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from console.cli import UsageError, add_state_dir_option
+from console.cli import UsageError, actor_name, add_state_dir_option
 from .owner_route import default_actor
 from .serve import add_serve_address_options, serve_attached
 from .tui import check_theme
@@ -26,7 +26,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="colour theme: a shipped one (flowconsole-dark, flowconsole-light) or the path of a theme file (.toml)",
     )
     parser.add_argument("--readonly", action="store_true", help="watch only: hide and refuse every action")
-    parser.add_argument("--actor", metavar="NAME", default=None, help="who the actions are recorded as (default: the OS user)")
+    parser.add_argument(
+        "--actor", metavar="NAME", type=actor_name, default=None,
+        help="who the actions are recorded as (default: the OS user)",
+    )
     parser.add_argument(
         "--serve", action="store_true",
         help="serve attached consoles as a web page (textual-serve) instead of opening one here",
@@ -73,7 +76,7 @@ def _open(args: argparse.Namespace) -> int:
     commands = RemoteCommands(engine, actor=args.actor or default_actor(), progress=progress)
     app = FlowConsoleApp(
         engine, theme=args.theme, readonly=args.readonly, start_engine=True,
-        recorded_events=engine.opening, commands=commands,
+        recorded_events=engine.opening, commands=commands, watch_terminal=True,
     )
     try:
         app.run()

@@ -77,6 +77,9 @@ def _from_state_dir(state_dir: Path) -> MetricsCollector:
     check_database(state_dir / DB_NAME)
     conn = connect(state_dir / DB_NAME, "normal", readonly=True)
     try:
+        if not conn.execute("PRAGMA user_version").fetchone()[0]:
+            # An engine has just made the file and not yet its tables: nothing happened yet.
+            return metrics_from_events([])
         return metrics_from_events(query_events(conn))
     finally:
         conn.close()

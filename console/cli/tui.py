@@ -31,14 +31,18 @@ def run_app(args: argparse.Namespace) -> int:
     engine = Engine(args.directory, state_dir=args.state_dir, retention=retention)
     observing = observe(args, engine)
     # The app subscribes its bridge here, before the engine starts.
-    app = FlowConsoleApp(engine, theme=args.theme, readonly=args.readonly, start_engine=True)
+    app = FlowConsoleApp(
+        engine, theme=args.theme, readonly=args.readonly, start_engine=True, actor=getattr(args, "actor", None),
+        watch_terminal=True,
+    )
     try:
         app.run()
     finally:
         app.wait_engine_started()
         engine.stop()
         observing.close()
-    # 0 after q; Textual sets 1 when the app stopped on an unhandled error.
+    # 0 after q, 128 + the signal after SIGTERM/SIGHUP or a vanished terminal;
+    # Textual sets 1 when the app stopped on an unhandled error.
     return app.return_code or 0
 
 

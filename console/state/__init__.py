@@ -46,4 +46,9 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m{rest:02d}s"
 
 
-__all__ = ["ViewState", "ago", "duration"]
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 saga run``, ``2 saga runs``: ``n`` and the noun that agrees with it."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+__all__ = ["ViewState", "ago", "count", "duration"]

@@ -63,6 +63,8 @@ class EventsLogState:
         self.pattern: re.Pattern[str] | None = None
         self.filter_text = ""
         self.version = 0
+        # Counts the times `rows` was rebuilt rather than appended to.
+        self.rebuilds = 0
 
     def apply(self, events: Sequence[Event]) -> bool:
         if not events:
@@ -101,6 +103,7 @@ class EventsLogState:
             self.rows = self.events
         else:
             self.rows = deque((e for e in self.events if pattern.search(summarise(e))), maxlen=self.capacity)
+        self.rebuilds += 1
         self.version += 1
 
     def pause(self) -> None:

@@ -1,6 +1,9 @@
 """The sidebar's state: every workflow the engine loaded, and how it is doing.
 
-Fed by ``workflow.loaded/reloaded/load_failed/unloaded`` and the run events.
+Fed by ``workflow.loaded/reloaded/load_failed/unloaded`` and the run events
+of every kind: a DAG's ``run.*``, a saga's ``saga.started`` and run-ending
+``saga.*`` events, a state machine's ``fsm.*`` (its instances and the
+outcome of its last action).
 A file that fails to load shows as a load error (message, traceback,
 file:line) until it loads again; if an earlier version is still active the
 workflow keeps its kind and runs. Reload outcomes become *notices* the app
@@ -16,6 +19,24 @@ from typing import Any, Sequence
 from engine import Clock, Event
 
 RUN_END = {"run.completed": "completed", "run.failed": "failed", "run.cancelled": "cancelled"}
+RUN_START = {"run.started", "saga.started"}
+SAGA_END = {
+    "saga.completed": "completed",
+    "saga.compensated": "compensated",
+    "saga.compensation_failed": "compensation failed",
+    "saga.marked_compensated": "compensated",
+}
+# A state machine's events and the outcome each leaves as its last: a guard
+# refusing an event is the machine working, only a failed action is a failure.
+FSM_OUTCOME = {
+    "fsm.instance_created": "completed",
+    "fsm.instance_restored": "completed",
+    "fsm.transitioned": "completed",
+    "fsm.reset": "completed",
+    "fsm.blocked": "completed",
+    "fsm.rejected": "completed",
+    "fsm.action_failed": "failed",
+}
 
 
 @dataclass
@@ -45,14 +66,21 @@ class WorkflowInfo:
     last_run_ts: float | None = None
     load_error: LoadError | None = None
     loaded: bool = False
+    instances: set[str] = field(default_factory=set)
 
     @property
     def status(self) -> str:
-        """``load error``, ``running``, the last run's outcome, or ``idle``."""
+        """``load error``, ``running``, the last run's outcome, or ``idle``.
+
+        A state machine with instances says how many (`last_run_status` then
+        holds how its last action went: ``completed`` or ``failed``).
+        """
         if self.load_error is not None:
             return "load error"
         if self.active_runs:
             return "running"
+        if self.instances:
+            return f"{len(self.instances)} instance" + ("" if len(self.instances) == 1 else "s")
         return self.last_run_status or "idle"
 
 
@@ -85,18 +113,32 @@ class WorkflowsState:
             kind = event.type
             if kind.startswith("workflow."):
                 changed |= self._on_workflow(event)
-            elif kind == "run.started" and event.workflow:
+            elif not event.workflow:
+                continue
+            elif kind in RUN_START:
                 info = self._info(event.workflow)
                 info.active_runs.add(event.run_id or "")
                 info.last_run_ts = event.ts
                 changed = True
-            elif kind in RUN_END and event.workflow:
+            elif kind in RUN_END or kind in SAGA_END:
                 info = self._info(event.workflow)
                 info.active_runs.discard(event.run_id or "")
-                info.last_run_status = RUN_END[kind]
+                info.last_run_status = RUN_END.get(kind) or SAGA_END[kind]
                 info.last_run_ts = event.ts
                 changed = True
+            elif kind in FSM_OUTCOME:
+                changed |= self._on_fsm(event)
         return changed
+
+    def _on_fsm(self, event: Event) -> bool:
+        instance = event.data.get("instance")
+        if instance is None:
+            return False
+        info = self._info(str(event.workflow))
+        info.instances.add(str(instance))
+        info.last_run_status = FSM_OUTCOME[event.type]
+        info.last_run_ts = event.ts
+        return True
 
     def _on_workflow(self, event: Event) -> bool:
         data = event.data

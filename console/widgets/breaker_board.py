@@ -1,11 +1,13 @@
 """The circuit-breaker board (after the Hystrix dashboard).
 
-One tile per breaker, sorted by error rate then volume: state, failure rate,
-calls in the window against the minimum, rejections, half-open probes used
+One tile per breaker, sorted by error rate then volume: state, what it
+counts in its mode (failures in a row against the threshold, or the failure
+rate and the calls in the window against the minimum), rejections, half-open probes used
 of those permitted, time until it may half-open, a sparkline of outcomes
 over the last two minutes (height: calls per second; colour: share failed),
 p50 and p99 latency. Arrows pick a tile; ``o`` force open, ``c`` force
-closed, ``x`` reset, each confirmed, off the UI thread, refused under
+closed, ``x`` reset, each after the operator gives a reason (recorded with the
+operator's name), off the UI thread, refused under
 ``--readonly``. While shown, the board reads the registry's snapshots once a
 second (the app's clock tick; the counters have no event per call).
 """
@@ -22,13 +24,14 @@ from textual.widgets import Static
 
 from console.commands import EngineCommands
 from console.safe import safe_text
-from console.state import duration
+from console.state import count, duration
 from console.state.breakers import BreakerBoardState, BreakerTile
 
-from .confirm_dialog import ConfirmDialog
 from .operator import is_readonly, operate
+from .reason_dialog import ReasonDialog
 from .styling import RestyleOnStyleChange, component_style
 from .table_keys import NAV_BINDINGS, TableKeys
+from .static_text import show_text
 
 BARS = " ▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 30
@@ -139,15 +142,15 @@ class BreakerBoard(TableKeys, RestyleOnStyleChange, Vertical):
             self._tiles.pop().remove()
         self.cursor = min(self.cursor, max(0, len(tiles) - 1))
         for index, (widget, tile) in enumerate(zip(self._tiles, tiles)):
-            widget.update(self._tile_text(tile))
+            show_text(widget, self._tile_text(tile))
             widget.set_class(index == self.cursor, "-selected")
             widget.set_class(tile.state == "open", "-open")
             widget.set_class(tile.state == "half_open", "-half-open")
         opened = sum(1 for t in tiles if t.state == "open")
-        summary = Text(f"{len(tiles)} breakers, {opened} open   sorted by error rate, then volume")
+        summary = Text(f"{count(len(tiles), 'breaker')}, {opened} open   sorted by error rate, then volume")
         if not tiles:
             summary = Text("No circuit breakers yet.")
-        self.query_one("#cb-summary", Static).update(summary)
+        show_text(self.query_one("#cb-summary", Static), summary)
 
     def selected(self) -> BreakerTile | None:
         tiles = self.state.ordered()
@@ -161,11 +164,8 @@ class BreakerBoard(TableKeys, RestyleOnStyleChange, Vertical):
         out.append_text(safe_text(tile.state.replace("_", "-").upper(), self._style(state_class), max_length=12))
         if tile.override:
             out.append_text(safe_text(" " + tile.override.split("_")[0], self._style("cb--forced"), max_length=12))
-        rate_class = "cb--bad" if tile.failure_rate >= 50 else "cb--warn" if tile.failure_rate > 0 else "cb--ok"
-        out.append("\nfail ")
-        out.append(f"{tile.failure_rate:.1f}%", style=self._style(rate_class))
-        minimum = "-" if tile.minimum_calls is None else str(tile.minimum_calls)
-        out.append(f"  window {tile.window_calls} calls (min {minimum})")
+        out.append("\n")
+        out.append_text(self._counted_text(tile))
         probes = "-" if tile.half_open_max_calls is None else str(tile.half_open_max_calls)
         wait = self.state.time_until_half_open(tile)
         out.append(f"\nrej {tile.rejections}  probes {tile.probes_in_flight}/{probes}")
@@ -178,6 +178,23 @@ class BreakerBoard(TableKeys, RestyleOnStyleChange, Vertical):
             out.append(char, style=self._style(klass))
         out.append(" 2m", style=self._style("cb--muted"))
         out.append(f"\np50 {duration(tile.p50)}  p99 {duration(tile.p99)}")
+        return out
+
+    def _counted_text(self, tile: BreakerTile) -> Text:
+        """What the breaker counts to decide: failures in a row, or rates over its window."""
+        if tile.mode == "consecutive":
+            threshold = tile.failure_threshold
+            ratio = tile.consecutive_failures / threshold if threshold else 0.0
+            klass = "cb--bad" if ratio >= 1 else "cb--warn" if tile.consecutive_failures else "cb--ok"
+            out = Text(f"{tile.consecutive_failures}/{'-' if threshold is None else threshold}",
+                       style=self._style(klass))
+            out.append(" consecutive failures")
+            return out
+        rate_class = "cb--bad" if tile.failure_rate >= 50 else "cb--warn" if tile.failure_rate > 0 else "cb--ok"
+        out = Text("fail ")
+        out.append(f"{tile.failure_rate:.1f}%", style=self._style(rate_class))
+        minimum = "-" if tile.minimum_calls is None else str(tile.minimum_calls)
+        out.append(f"  window {tile.window_calls} calls (min {minimum})")
         return out
 
     # -- actions ------------------------------------------------------------
@@ -213,26 +230,28 @@ class BreakerBoard(TableKeys, RestyleOnStyleChange, Vertical):
         tile = self.selected()
         return None if tile is None else tile.name
 
-    def _confirm(self, verb: str, command: Callable[..., Any]) -> None:
+    def _ask_reason(self, verb: str, command: Callable[..., Any]) -> None:
+        """Ask why (recorded in the breaker's audit trail), then send the command."""
         tile = self.selected()
         if tile is None or is_readonly(self):
             return
         name = tile.name
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                operate(self, f"{verb} breaker {name}", command, name)
+        def answered(reason: str | None) -> None:
+            self.focus_main()
+            if reason:
+                operate(self, f"{verb} breaker {name}", command, name, reason)
 
-        self.app.push_screen(ConfirmDialog(f"{verb.capitalize()} breaker {name}?", confirm_label=verb), answered)
+        self.app.push_screen(ReasonDialog(f"{verb.capitalize()} breaker {name}: why?"), answered)
 
     def action_force_open(self) -> None:
-        self._confirm("force open", EngineCommands.breaker_force_open)
+        self._ask_reason("force open", EngineCommands.breaker_force_open)
 
     def action_force_closed(self) -> None:
-        self._confirm("force closed", EngineCommands.breaker_force_closed)
+        self._ask_reason("force closed", EngineCommands.breaker_force_closed)
 
     def action_reset(self) -> None:
-        self._confirm("reset", EngineCommands.breaker_reset)
+        self._ask_reason("reset", EngineCommands.breaker_reset)
 
 
 def _squeeze(values: list[float], width: int) -> list[float]:

@@ -21,6 +21,7 @@ from ..safe import safe_text
 from ..state import ago, duration
 from ..state.dag import DagState, RunView
 from .dag_canvas import DagCanvas
+from .static_text import show_text
 
 _RUN_STATUS_CLASS = {
     "running": "dag--running",
@@ -116,7 +117,7 @@ class DagView(Vertical):
         key = (title.plain, tuple(title.spans))
         if key != self._title_key:
             self._title_key = key
-            self.query_one("#dag-title", Static).update(title)
+            show_text(self.query_one("#dag-title", Static), title)
 
     def _title(self, workflow: str | None, run: RunView | None) -> Text:
         title = Text("DAG", style="bold", end="")
@@ -147,7 +148,7 @@ class DagView(Vertical):
         task = canvas.selected
         if task is None or task not in canvas.layout.position:
             self._detail_key = ()
-            detail.update("")
+            show_text(detail, "")
             return
         run = canvas.run
         view = run.states.get(task) if run is not None else None
@@ -178,7 +179,7 @@ class DagView(Vertical):
         key = (text.plain, tuple(text.spans))
         if key != self._detail_key:
             self._detail_key = key
-            detail.update(text)
+            show_text(detail, text)
 
     def on_dag_canvas_node_selected(self, message: DagCanvas.NodeSelected) -> None:
         message.stop()

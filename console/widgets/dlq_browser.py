@@ -35,6 +35,7 @@ from .table_keys import SORT_BINDINGS, NavTable
 from .table_rows import refill
 from .table_sort import SortColumn, SortOrder
 from .styling import RestyleOnStyleChange, component_style
+from .static_text import show_text
 
 ROW_LIMIT = 500
 SORT_COLUMNS = [
@@ -162,7 +163,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
             line.append(f"   {self.sort.describe()}")
         if self.state.marked:
             line.append(f"   {len(self.state.marked)} marked", style=self._style("dlq--marked"))
-        self.query_one("#dlq-summary", Static).update(line)
+        show_text(self.query_one("#dlq-summary", Static), line)
 
     def selected_id(self) -> str | None:
         table = self.query_one("#dlq-table", DataTable)
@@ -182,7 +183,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
         body = self.query_one("#dlq-detail-body", Static)
         letter = self.selected()
         if letter is None:
-            body.update(Text("No dead letter selected.", style=self._style("dlq--muted")))
+            show_text(body, Text("No dead letter selected.", style=self._style("dlq--muted")))
             return
         if letter.id in self.state.stale and letter.id not in self._fetching:
             self._fetch(letter.id)
@@ -213,7 +214,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
                 line += f": {entry['reason']}"
             out.append_text(safe_text(line, max_length=300))
             out.append("\n")
-        body.update(out)
+        show_text(body, out)
 
     def _fetch(self, letter_id: str) -> None:
         """Read a letter's full record (payload, traceback, history) off the UI thread."""

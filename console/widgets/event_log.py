@@ -14,6 +14,8 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
+from engine import Event
+
 from ..safe import safe_json, safe_text
 from ..state.events_log import EventsLogState, FilterError
 from .event_rows import EventRows
@@ -31,6 +33,9 @@ class EventLogView(Vertical):
     def __init__(self, state: EventsLogState) -> None:
         super().__init__(id="view-events")
         self.state = state
+        self._status_shown: Text | None = None
+        self._detail_shown: Event | None = None
+        self._detail_due: Event | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="events-status")
@@ -55,7 +60,9 @@ class EventLogView(Vertical):
         self._show_status()
 
     def refresh_clock(self) -> None:
-        """Nothing in this view depends on the time."""
+        """Once a second: the detail of the newest event, when following the log."""
+        if self._detail_due is not None:
+            self._show_detail(self._detail_due)
 
     def _show_status(self) -> None:
         state = self.state
@@ -67,15 +74,27 @@ class EventLogView(Vertical):
             text.append("/")
         if state.paused:
             text.append(f"  PAUSED ({len(state.held)} new, u resumes)", style="bold reverse")
-        self.query_one("#events-status", Static).update(text)
+        if text != self._status_shown:
+            self._status_shown = text
+            # One line high by its style: its size never changes, so no layout.
+            self.query_one("#events-status", Static).update(text, layout=False)
 
     def on_event_rows_selected(self, message: EventRows.Selected) -> None:
         message.stop()
-        detail = self.query_one("#event-detail", Static)
-        if message.event is None:
-            detail.update("")
+        if self.rows.follow and message.event is not None:
+            # Following a live log, the newest event changes with every drain:
+            # its detail is drawn on the clock tick, not for each one.
+            self._detail_due = message.event
             return
-        detail.update(safe_json(message.event.to_dict()))
+        self._show_detail(message.event)
+
+    def _show_detail(self, event: Event | None) -> None:
+        self._detail_due = None
+        if event is self._detail_shown and event is not None:
+            return
+        self._detail_shown = event
+        detail = self.query_one("#event-detail", Static)
+        detail.update("" if event is None else safe_json(event.to_dict()))
 
     # -- filter and pause -------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 Left: every instance (machine, instance id, current state, time in state).
 Right, for the selected instance: its machine's states and transitions with
-the current state highlighted; the events it can take now (pick one and
-press ``f`` or enter to fire it), the events it cannot take with the guard
-that refuses each; and its history with times. Firing goes to the engine's
+the current state highlighted; the events it can take now (``f`` on the
+instance table opens this choice; pick one and press ``f`` or enter to fire
+it), the events it cannot take with the guard that refuses each; and its
+history with times. Firing goes to the engine's
 ``fire(machine, instance, event)`` off the UI thread and is refused under
 ``--readonly``; the new state shows when ``fsm.transitioned`` (or
 ``fsm.blocked`` naming the guard) comes back.
@@ -24,13 +25,14 @@ from textual.widgets.option_list import Option
 
 from console.commands import EngineCommands
 from console.safe import safe_text
-from console.state import ago
+from console.state import ago, count
 from console.state.fsm import CAN_FIRE, GUARDED, REFUSED, FsmInstance, FsmView
 
 from .operator import is_readonly, operate
 from .table_keys import NavOptionList, NavTable
 from .table_rows import refill
 from .styling import RestyleOnStyleChange, component_style
+from .static_text import show_text
 
 ROW_LIMIT = 500
 
@@ -123,8 +125,8 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
             ]))
         self._rows_shown = refill(table, cells, self._rows_shown, None if selected is None else _row_key(selected))
         machines = len({i.machine for i in rows})
-        self.query_one("#fsm-summary", Static).update(
-            Text(f"{len(self.state.instances)} instances of {machines} machines")
+        show_text(self.query_one("#fsm-summary", Static),
+            Text(f"{count(len(self.state.instances), 'instance')} of {count(machines, 'machine')}")
         )
         self._draw_detail()
 
@@ -151,11 +153,11 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
             events.clear_options()
             self._option_events = []
             self._options_shown = None
-            graph.update(Text("No state machine instances yet.", style=self._style("fsm--muted")))
-            history.update("")
+            show_text(graph, Text("No state machine instances yet.", style=self._style("fsm--muted")))
+            show_text(history, "")
             return
-        graph.update(self._graph_text(inst))
-        history.update(self._history_text(inst))
+        show_text(graph, self._graph_text(inst))
+        show_text(history, self._history_text(inst))
         labels: list[tuple[str, Text, bool]] = []
         for option in self.state.options(inst):
             label = Text()
@@ -262,9 +264,19 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
     def action_fire(self) -> None:
         inst = self.selected()
         events = self.query_one("#fsm-events", OptionList)
+        if inst is not None and not events.has_focus:
+            self._choose_event(events)
+            return
         index = events.highlighted
         if inst is None or index is None or index >= len(self._option_events):
             self.app.notify("Pick an instance and an event to fire.", severity="warning", markup=False)
             return
         name = self._option_events[index]
         operate(self, f"fire {name} on {inst.instance}", EngineCommands.fire, inst.machine, inst.instance, name)
+
+    def _choose_event(self, events: OptionList) -> None:
+        """Open the event choice of the selected instance: focus it, on the first event it can take."""
+        events.focus()
+        enabled = [i for i in range(events.option_count) if not events.get_option_at_index(i).disabled]
+        if enabled and (events.highlighted is None or events.highlighted not in enabled):
+            events.highlighted = enabled[0]

@@ -37,5 +37,9 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body"):
             yield Static(table, id="help-table")
 
+    def on_mount(self) -> None:
+        # The arrows and page keys scroll the list at once, without a tab first.
+        self.query_one("#help-body", VerticalScroll).focus()
+
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

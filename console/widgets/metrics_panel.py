@@ -23,6 +23,7 @@ from console.state.metrics import MetricsPanelState, Series
 from .breaker_board import sparkline
 from .operator import operate
 from .styling import RestyleOnStyleChange, component_style
+from .static_text import show_text
 
 SPARK = 24
 NAME_WIDTH = 44
@@ -101,15 +102,15 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         counters = self.state.of_kind("counter")[:SERIES_LIMIT]
         gauges = self.state.of_kind("gauge")[:SERIES_LIMIT]
         histograms = self.state.of_kind("histogram")[:SERIES_LIMIT]
-        self.query_one("#metrics-summary", Static).update(Text(
+        show_text(self.query_one("#metrics-summary", Static), Text(
             f"{len(counters)} counters  {len(gauges)} gauges  {len(histograms)} histograms  "
             f"{len(self.state.pools)} pools"
         ))
-        self.query_one("#metrics-pool", Static).update(self._pool_text())
-        self.query_one("#metrics-counters", Static).update(
+        show_text(self.query_one("#metrics-pool", Static), self._pool_text())
+        show_text(self.query_one("#metrics-counters", Static),
             self._series_text("Counters", counters, "value", "rate/s sparkline"))
-        self.query_one("#metrics-gauges", Static).update(self._series_text("Gauges", gauges, "value", "sparkline"))
-        self.query_one("#metrics-histograms", Static).update(self._histogram_text(histograms))
+        show_text(self.query_one("#metrics-gauges", Static), self._series_text("Gauges", gauges, "value", "sparkline"))
+        show_text(self.query_one("#metrics-histograms", Static), self._histogram_text(histograms))
 
     def _heading(self, out: Text, title: str) -> None:
         out.append(f"{title}\n", style=self._style("metrics--heading"))

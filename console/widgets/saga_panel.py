@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Static
 
 from console.commands import EngineCommands
 from console.safe import safe_text
-from console.state import ago, duration
+from console.state import ago, count, duration
 from console.state.sagas import SagaRunView, SagaView
 
 from .confirm_dialog import ConfirmDialog
@@ -34,6 +34,7 @@ from .table_keys import SORT_BINDINGS, NavTable
 from .table_rows import refill
 from .table_sort import SortColumn, SortOrder
 from .styling import RestyleOnStyleChange, component_style
+from .static_text import show_text
 
 ROW_LIMIT = 500
 SORT_COLUMNS = [
@@ -131,13 +132,13 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
                 safe_text(run.error or "", max_length=40),
             ]))
         self._rows_shown = refill(table, rows, self._rows_shown, None if current is None else current.run_id)
-        summary = Text(f"{len(self.state.runs)} saga runs")
+        summary = Text(count(len(self.state.runs), "saga run"))
         stuck = self.state.stuck_count()
         if stuck:
             summary.append(f"   ⚠ {stuck} stuck in COMPENSATION_FAILED", style=self._style("saga--stuck"))
         if self.sort.describe():
             summary.append(f"   {self.sort.describe()}")
-        self.query_one("#saga-summary", Static).update(summary)
+        show_text(self.query_one("#saga-summary", Static), summary)
         self._draw_detail()
 
     def selected(self) -> SagaRunView | None:
@@ -154,7 +155,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
         body = self.query_one("#saga-detail-body", Static)
         run = self.selected()
         if run is None:
-            body.update(Text("No saga runs yet.", style=self._style("saga--muted")))
+            show_text(body, Text("No saga runs yet.", style=self._style("saga--muted")))
             return
         heading = self._style("saga--heading")
         out = Text()
@@ -207,7 +208,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
                     f"{entry.error_type + ': ' if entry.error_type else ''}{entry.error or ''}", max_length=200
                 ))
             out.append("\n")
-        body.update(out)
+        show_text(body, out)
 
     # -- events and actions ------------------------------------------------
 

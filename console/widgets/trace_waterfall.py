@@ -26,6 +26,7 @@ from console.state.traces import SpanView, TraceView, WaterfallRow
 from .table_keys import NavTable
 from .table_rows import refill
 from .styling import RestyleOnStyleChange, component_style
+from .static_text import show_text
 
 BAR_WIDTH = 34
 ROW_LIMIT = 1_000
@@ -124,7 +125,7 @@ class TraceWaterfall(RestyleOnStyleChange, Vertical):
                 summary.append("   critical path highlighted", style=self._style("trace--critical"))
             if run.dropped:
                 summary.append(f"   {run.dropped} spans not kept")
-        self.query_one("#trace-summary", Static).update(summary)
+        show_text(self.query_one("#trace-summary", Static), summary)
         self._draw_detail()
 
     def _cells(self, row: WaterfallRow) -> list[Text]:
@@ -154,7 +155,7 @@ class TraceWaterfall(RestyleOnStyleChange, Vertical):
         run = self.state.runs.get(self.run_key) if self.run_key else None
         span = run.spans.get(self.detail_span) if run and self.detail_span else None
         if span is None:
-            body.update(Text("enter: span attributes, events and links", style=self._style("trace--muted")))
+            show_text(body, Text("enter: span attributes, events and links", style=self._style("trace--muted")))
             return
         heading = self._style("trace--heading")
         out = Text()
@@ -189,7 +190,7 @@ class TraceWaterfall(RestyleOnStyleChange, Vertical):
                 out.append_text(safe_text(held, self._style("trace--muted"), max_length=40))
                 out.append(")", style=self._style("trace--muted"))
             out.append("\n")
-        body.update(out)
+        show_text(body, out)
 
     # -- events and actions ------------------------------------------------
 

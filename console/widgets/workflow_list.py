@@ -24,6 +24,8 @@ _STATUS_CLASS = {
     "failed": "workflows--failed",
     "completed": "workflows--completed",
     "cancelled": "workflows--cancelled",
+    "compensated": "workflows--cancelled",
+    "compensation failed": "workflows--failed",
 }
 
 # Until a widget is styled its component styles do not exist yet; render plain then.
@@ -68,7 +70,9 @@ class WorkflowList(NavOptionList):
 
     def _prompt(self, info: WorkflowInfo) -> Text:
         status = info.status
-        status_style = self.get_component_rich_style(_STATUS_CLASS.get(status, "workflows--muted"), default=_PLAIN)
+        # A state machine's status is its instance count, coloured by its last action's outcome.
+        klass = _STATUS_CLASS.get(status) or _STATUS_CLASS.get(info.last_run_status or "", "workflows--muted")
+        status_style = self.get_component_rich_style(klass, default=_PLAIN)
         muted = self.get_component_rich_style("workflows--muted", default=_PLAIN)
         name_style = status_style if info.load_error is not None else "bold"
         text = safe_text(info.name, name_style, max_length=60)
@@ -79,7 +83,11 @@ class WorkflowList(NavOptionList):
         text.append(status, style=status_style)
         since = self.state.last_run_ago(info)
         if since is not None:
-            text.append(f" · {ago(since)} ago", style=muted)
+            when = f" · {ago(since)} ago"
+            # A long status keeps its age whole, on a line of its own.
+            line = len(text.plain) - text.plain.rfind("\n") - 1
+            fits = line + len(when) <= max(self.scrollable_content_region.width, 24)
+            text.append(when if fits else f"\n  {when[3:]}", style=muted)
         return text
 
     def describe(self, name: str | None) -> Text:

@@ -115,10 +115,7 @@ def _breaker(action: str) -> Operation:
     def operate(engine: Any, args: dict[str, Any], actor: str, reason: str | None) -> Any:
         breakers = engine.runtime.breakers
         name = _arg(args, "name")
-        if action == "reset":
-            breakers.reset(name)
-        else:
-            getattr(breakers, action)(name, actor=actor, reason=reason)
+        getattr(breakers, action)(name, actor=actor, reason=reason)
         return {"name": name}
 
     return operate

@@ -9,10 +9,10 @@ import re
 from textual.widgets import DataTable
 
 from console.widgets.breaker_board import BreakerBoard
-from console.widgets.confirm_dialog import ConfirmDialog
+from console.widgets.reason_dialog import ReasonDialog
 from console.widgets.trace_waterfall import TraceWaterfall
 from tests.console.live_panels import (  # noqa: F401 - live_engine, workflow_dir: fixtures
-    SIZE, ledger_offline_until_flag, letters, live_engine, make_live_app, screen_text, static_text,
+    SIZE, keys, ledger_offline_until_flag, letters, live_engine, make_live_app, screen_text, static_text,
     until, workflow_dir,
 )
 
@@ -61,14 +61,14 @@ async def test_force_open_then_force_closed_then_reset(live_engine):
         breaker = live_engine.runtime.breakers.get("pay-api")
         state = app.view_states["cb"]
         await pilot.press("o")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, ReasonDialog))
+        await pilot.press(*keys("drill"), "enter")
         await until(pilot, lambda: state.tiles["pay-api"].override == "forced_open")
         assert breaker.snapshot()["override"] == "forced_open"
         await until(pilot, lambda: "OPEN forced" in screen_text(app))
-        await pilot.press("c", "y")
+        await pilot.press("c", *keys("drill"), "enter")
         await until(pilot, lambda: state.tiles["pay-api"].override == "forced_closed")
-        await pilot.press("x", "y")
+        await pilot.press("x", *keys("drill"), "enter")
         await until(pilot, lambda: state.tiles["pay-api"].override is None)
         assert state.tiles["pay-api"].state == "closed"
         assert breaker.snapshot()["override"] is None
@@ -126,6 +126,8 @@ async def test_replayed_letter_span_links_to_the_original_trace(live_engine, wor
         await pilot.press("5")
         dlq_state = app.view_states["dlq"]
         await until(pilot, lambda: letter.id in dlq_state.letters)
+        # The state has it at once; the table shows it at the next redraw.
+        await until(pilot, lambda: app.query_one("#view-dlq").selected_id() == letter.id)
         await pilot.press("p")
         state = app.view_states["trace"]
 

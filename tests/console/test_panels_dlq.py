@@ -58,7 +58,8 @@ async def test_retry_after_the_fix_resolves_the_letter(live_engine, workflow_dir
         await until(pilot, lambda: state.letters[letter.id].status == "resolved")
         assert live_engine.runtime.dlq.get(letter.id).status == "resolved"
         table = app.query_one("#dlq-table", DataTable)
-        assert "resolved" in str(table.get_row_at(0)[1])
+        # The table shows it at the next redraw.
+        await until(pilot, lambda: "resolved" in str(table.get_row_at(0)[1]))
 
 
 async def test_bulk_retry_shows_the_count_first_and_retries_them_all(live_engine, workflow_dir):
