@@ -80,8 +80,10 @@ class AttachedEngine:
         self.owner = read_owner(self.state_dir)
         self.last_seen: float | None = clock() if self.owner is not None else None
         self.error: str | None = None
-        self.metrics = MetricsCollector(Runtime(), engine_metrics=False)
-        self._observe = EngineMetrics(Runtime(), self.metrics, event_time=True).observe
+        # Derived here from the owner's events, as `metrics_from_events` does for a stored log.
+        derived = Runtime(engine_metrics=False)
+        self.metrics = MetricsCollector(derived, engine_metrics=False)
+        self._observe = EngineMetrics(derived, self.metrics, event_time=True).observe
         self.opening = self._tail.opening_events(owner_started=self.owner.started_at if self.owner else None)
         for event in self.opening:
             self._observe(event)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from console.cli import UsageError, actor_name, add_state_dir_option
-from .owner_route import default_actor
+from console.commands import os_user
 from .serve import add_serve_address_options, serve_attached
 from .tui import check_theme
 
@@ -73,7 +73,7 @@ def _open(args: argparse.Namespace) -> int:
             return
         app.call_from_thread(app.notify, visible(note, max_length=120), markup=False)
 
-    commands = RemoteCommands(engine, actor=args.actor or default_actor(), progress=progress)
+    commands = RemoteCommands(engine, actor=args.actor or os_user(), progress=progress)
     app = FlowConsoleApp(
         engine, theme=args.theme, readonly=args.readonly, start_engine=True,
         recorded_events=engine.opening, commands=commands, watch_terminal=True,

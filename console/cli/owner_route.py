@@ -10,7 +10,6 @@ owner the command acts locally, holding the owner lock meanwhile
 from __future__ import annotations
 
 import contextlib
-import getpass
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -37,14 +36,6 @@ class CommandTimedOut(Exception):
             )
         super().__init__(message)
         self.command = command
-
-
-def default_actor() -> str:
-    """The operator's name: the OS user, as actions are recorded."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "operator"
 
 
 def live_owner(state_dir: Path) -> OwnerInfo | None:

@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
+from ..error_text import error_line
 from ..errors import FlowError
 from ..store.commands import Command, CommandBook
 
@@ -32,6 +33,8 @@ log = logging.getLogger("engine.commands")
 # second look), then pruned, checked once a minute.
 KEEP_ENDED = 3600.0
 PRUNE_EVERY = 60.0
+# A claim refuses an overdue command by itself; expiring only records that it ended.
+EXPIRE_EVERY = 1.0
 
 Operation = Callable[[Any, dict[str, Any], str, "str | None"], Any]
 
@@ -176,17 +179,6 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-def describe_error(exc: BaseException) -> str:
-    """``Type: message`` for an outcome; never fails, whatever ``str(exc)`` does."""
-    try:
-        text = str(exc)
-    except Exception:  # noqa: BLE001 - a broken __str__ must not lose the outcome
-        text = "(its message could not be formatted)"
-    if isinstance(exc, KeyError) and len(exc.args) == 1:
-        text = f"not found: {exc.args[0]!r}"
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 class CommandServer:
     """Carries out the commands written into one state directory (see the module docstring)."""
 
@@ -208,6 +200,7 @@ class CommandServer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_prune = 0.0
+        self._next_expire = 0.0
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flowconsole-command")
 
     def start(self) -> None:
@@ -230,7 +223,10 @@ class CommandServer:
     def serve_once(self) -> int:
         """Claim what is pending now and hand it to the pool; returns how many were claimed."""
         now = self._clock()
-        self._book.expire(now)
+        # Housekeeping once a second, not at every poll: each is a write to the owner's database.
+        if now >= self._next_expire:
+            self._next_expire = now + EXPIRE_EVERY
+            self._book.expire(now)
         if now >= self._next_prune:
             self._next_prune = now + PRUNE_EVERY
             self._book.prune(now - KEEP_ENDED)
@@ -257,8 +253,8 @@ class CommandServer:
                 )
             result = operation(self._engine, command.args, command.actor, command.reason)
         except Exception as exc:  # noqa: BLE001 - every failure is the command's outcome
-            log.info("command %s (%s) failed: %s", command.id, command.kind, describe_error(exc))
-            self._record(command, error=describe_error(exc))
+            log.info("command %s (%s) failed: %s", command.id, command.kind, error_line(exc))
+            self._record(command, error=error_line(exc))
             return
         self._record(command, result=result)
 
