@@ -10,6 +10,12 @@ went on redrawing for nobody, and one sent SIGTERM died without closing
 its store.
 
 Only the UI thread calls these (the signal handlers run on its event loop).
+
+`guard_terminal_writes` keeps a vanished terminal from killing Textual's
+output thread: once the terminal hangs up, a write to it fails (``EIO``);
+the thread died of that, its queue filled up, and the console's own exit
+then waited forever to hand it the last writes. Writes that fail are
+dropped instead: nobody can see them any more.
 """
 
 from __future__ import annotations
@@ -60,3 +66,32 @@ def terminal_gone(app: Any, tty: int | None) -> bool:
     except (termios.error, OSError):
         return True
     return False
+
+
+class _TerminalWrites:
+    """The terminal stream, whose writes and flushes fail quietly once it is gone."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError:
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError:
+            return
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_terminal_writes() -> None:
+    """Make the stream Textual draws on (``sys.__stderr__``) drop writes to a vanished terminal."""
+    stream = sys.__stderr__
+    if stream is not None and not isinstance(stream, _TerminalWrites):
+        sys.__stderr__ = _TerminalWrites(stream)  # type: ignore[misc]

@@ -50,6 +50,7 @@ def _open(args: argparse.Namespace) -> int:
     from console.safe import visible
 
     from console.app import FlowConsoleApp
+    from console.terminal_exit import guard_terminal_writes
     from console.attached_engine import AttachedEngine
     from console.remote_commands import RemoteCommands
 
@@ -78,6 +79,7 @@ def _open(args: argparse.Namespace) -> int:
         engine, theme=args.theme, readonly=args.readonly, start_engine=True,
         recorded_events=engine.opening, commands=commands, watch_terminal=True,
     )
+    guard_terminal_writes()
     try:
         app.run()
     finally:

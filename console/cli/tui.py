@@ -17,6 +17,7 @@ def run_app(args: argparse.Namespace) -> int:
     from engine.store import StateDirBusyError, Store, read_owner
 
     from console.app import FlowConsoleApp
+    from console.terminal_exit import guard_terminal_writes
     from console.cli.observe_options import observe
 
     check_theme(args.theme)
@@ -35,6 +36,7 @@ def run_app(args: argparse.Namespace) -> int:
         engine, theme=args.theme, readonly=args.readonly, start_engine=True, actor=getattr(args, "actor", None),
         watch_terminal=True,
     )
+    guard_terminal_writes()
     try:
         app.run()
     finally:

@@ -26,7 +26,9 @@ def _gone(pid: int) -> bool:
     return "\nState:\tZ" in status
 
 
-def _wait_gone(pid: int, timeout: float = 8.0) -> bool:
+# Stopping as q does lets in-flight sample runs finish (up to 5 s), then cancels
+# them (up to 5 s more): the console must be gone after that, not at once.
+def _wait_gone(pid: int, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _gone(pid):
