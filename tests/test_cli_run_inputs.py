@@ -49,6 +49,28 @@ def build():
 '''
 
 
+ORDERS = '''
+from engine import DAGWorkflow, run_inputs, workflow
+
+
+@workflow(name="till", trigger={"every": "250ms"})
+def till(ctx):
+    def sell():
+        ctx.runtime.bus.emit("order.placed", {"order_id": "o-1"}, workflow="till")
+
+    dag = DAGWorkflow("till")
+    dag.add_task("sell", sell)
+    return dag
+
+
+@workflow(name="packer", trigger={"on": "order.placed"})
+def packer():
+    dag = DAGWorkflow("packer")
+    dag.add_task("pack", lambda: run_inputs()["event"]["data"]["order_id"])
+    return dag
+'''
+
+
 @pytest.fixture
 def echo(tmp_path) -> Path:
     (tmp_path / "echo.py").write_text(ECHO_DAG)
@@ -113,6 +135,21 @@ def test_watch_without_json_prints_a_line_per_run_and_a_summary_when_interrupted
         outcomes = seen + rest[:-1]
         ok = sum(1 for line in outcomes if line.startswith("ticks: ok"))
         assert rest[-1] == f"stopped: {len(outcomes)} runs ended, {ok} ok, {len(outcomes) - ok} failed"
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def test_watch_prints_the_outcome_of_a_run_a_bus_event_started(tmp_path) -> None:
+    (tmp_path / "orders.py").write_text(ORDERS)
+    proc = _flowconsole("run", str(tmp_path), "--watch")
+    try:
+        # Each till run starts one packer run: by 20 lines, several packer lines are due.
+        lines = [proc.stdout.readline() for _ in range(20)]
+        packed = [line for line in lines if line.startswith("packer:")]
+        assert packed and all(line.startswith("packer: ok - result {'pack': 'o-1'} (run ") for line in packed)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
     finally:
         proc.kill()
         proc.communicate()

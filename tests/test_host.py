@@ -236,6 +236,19 @@ def test_on_trigger_starts_a_run_with_the_event_as_input(make_engine):
     assert engine.wait_idle(10)
 
 
+def test_on_trigger_publishes_event_fired_naming_the_run_it_started(make_engine):
+    engine = make_engine({"sched.py": SCHEDULED})
+    events = Events(engine.bus, "workflow.event_fired")
+    engine.start()
+    order = engine.bus.emit("order.created", {"order_id": "o-8"})
+    [fired] = events.wait("workflow.event_fired")
+    assert fired.data == {
+        "name": "on_order", "pattern": "order.*", "event": "order.created", "event_id": order.id,
+        "run_id": fired.run_id,
+    }
+    assert engine.run_record(fired.run_id).future.result(10) == {"seen": "o-8"}
+
+
 def test_cancel_run_stops_a_running_dag(make_engine):
     engine = make_engine({"gated.py": GATED_DAG.format(version=1)})
     events = Events(engine.bus)

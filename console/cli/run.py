@@ -204,15 +204,19 @@ def _run_one(engine: Engine, name: str, timeout: float | None, inputs: dict[str,
     return True
 
 
+# The events that say a trigger started a run, and which run.
+_TRIGGERED = ("workflow.schedule_fired", "workflow.event_fired")
+
+
 class _Watcher:
-    """Under ``--watch``: a line as each scheduled run ends (by ``workflow.schedule_fired``)."""
+    """Under ``--watch``: a line as each triggered run ends (``workflow.schedule_fired``, ``workflow.event_fired``)."""
 
     def __init__(self, engine: Engine, out: _Output) -> None:
         self.engine = engine
         self.out = out
 
     def on_event(self, event: Event) -> None:
-        if event.type != "workflow.schedule_fired" or not event.data.get("run_id"):
+        if event.type not in _TRIGGERED or not event.data.get("run_id"):
             return
         name, run_id = str(event.data["name"]), str(event.data["run_id"])
         try:
@@ -279,7 +283,9 @@ def _run_engine(args: argparse.Namespace, path: Path, out: _Output, executor: An
     inputs = args.run_inputs
     engine.bus.subscribe("*", out.on_event)
     if args.watch:
-        engine.bus.subscribe("workflow.schedule_fired", _Watcher(engine, out).on_event)
+        watcher = _Watcher(engine, out)
+        for event_type in _TRIGGERED:
+            engine.bus.subscribe(event_type, watcher.on_event)
     in_flight = InFlight()
     engine.bus.subscribe("*", in_flight.on_event)
     interrupts = Interrupts(in_flight, as_json=args.json, state_dir=args.state_dir)

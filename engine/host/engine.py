@@ -14,10 +14,12 @@ state-machine events to instances. Everything it does is published on
   still served from the file's last good version).
 * ``workflow.schedule_fired``: ``name``, ``interval``, ``run_id`` (None and
   ``skipped`` when the previous scheduled run is still going).
+* ``workflow.event_fired``: ``name``, ``pattern``, ``event`` (its type),
+  ``event_id``, ``run_id``: a bus event started a run of ``name``.
 * ``workflow.schedule_failed``: ``name``, ``error``, ``scheduled``.
 
 Loading files (`reload`, the watcher's callback, the events above except
-``workflow.schedule_fired``) is done here too; starting a run of each kind is
+``workflow.schedule_fired`` and ``workflow.event_fired``) is done here too; starting a run of each kind is
 `engine.host.runs`.
 
 Locks: ``_reload_lock`` serialises loading (the watcher thread, `reload`,

@@ -3,8 +3,10 @@
 `Triggers` starts runs through the ``start(name, inputs, trigger)`` callback
 the engine gives it: on an interval (`IntervalScheduler`), publishing
 ``workflow.schedule_fired`` each time, and for every bus event matching an
-``on`` pattern (the event, as a dict, is the run's ``inputs["event"]``). An
-event published by the workflow itself, or a replayed one, starts nothing.
+``on`` pattern (the event, as a dict, is the run's ``inputs["event"]``),
+publishing ``workflow.event_fired`` with the run's id, so a watcher that
+never started the run can follow it to its end. An event published by the
+workflow itself, or a replayed one, starts nothing.
 A scheduled run still going when the next tick comes makes that tick skip.
 
 ``_lock`` guards ``_subscriptions`` and ``_scheduled``.
@@ -42,14 +44,20 @@ class Triggers:
         if meta.interval is not None:
             self.scheduler.set(name, meta.interval)
         elif meta.event_pattern is not None:
+            pattern = meta.event_pattern
 
             def on_event(event: Event) -> None:
                 if event.workflow != name and not event.replay:
-                    self._start(name, {"event": event.to_dict()}, "event")
+                    run_id = self._start(name, {"event": event.to_dict()}, "event")
+                    self.bus.publish(Event(
+                        "workflow.event_fired",
+                        {"name": name, "pattern": pattern, "event": event.type, "event_id": event.id, "run_id": run_id},
+                        workflow=name, run_id=run_id,
+                    ))
 
-            self.bus.subscribe(meta.event_pattern, on_event)
+            self.bus.subscribe(pattern, on_event)
             with self._lock:
-                self._subscriptions[name] = (meta.event_pattern, on_event)
+                self._subscriptions[name] = (pattern, on_event)
 
     def clear(self, name: str) -> None:
         """Remove every trigger of ``name``."""
