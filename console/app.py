@@ -1,8 +1,9 @@
 """The flowconsole app: header, sidebar, one pane per view, command line, footer.
 
 Everything shown comes from engine events: the `EventBridge` buffers them
-and one UI timer (20 Hz) drains the buffer into the view-state reducers, then
-refreshes, in one batch, only the widgets whose state changed. Operator
+and one UI timer (20 Hz) drains the buffer into the view-state reducers; once
+a second one frame refreshes, in one batch, only the widgets whose state
+changed. Operator
 commands go to the engine's public API through `EngineCommands`, each in a
 worker thread (`perform`), and are refused under ``readonly``.
 
@@ -151,8 +152,7 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
         self._stale_views: set[str] = set()
         # States changed since the last redraw (by id), and when that was.
         self._unshown: dict[int, Any] = {}
-        self._last_redraw = 0.0
-        self._last_tick = 0.0
+        self._last_frame = 0.0
         self._history: list[str] = []
 
         # Kept by reference: the timers use them, and must not query a screen
@@ -279,7 +279,7 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         # A key acts on what the states hold now: changes still waiting for
-        # the next redraw (at most REDRAW_INTERVAL away) are drawn first.
+        # the next frame (at most FRAME_INTERVAL away) are drawn first.
         if isinstance(event, events.Key) and self._unshown and self._sidebar.is_mounted:
             self._redraw_changed()
         await super().on_event(event)

@@ -2,11 +2,12 @@
 
 `BridgeDrain` is the part of `console.app.FlowConsoleApp` that its timers
 run on the UI thread: every `DRAIN_INTERVAL` the bridge's buffer goes
-through the view-state reducers, and (at most every `REDRAW_INTERVAL`) only
-the widgets whose state changed are refreshed, in one batch (a view not on screen is only marked stale and
-synced when shown); every `CLOCK_INTERVAL`, in the same frame, the header,
-sidebar and current view redraw their clocks, and the header the database's
-size (one stat of the file and its log). The store banner follows
+through the view-state reducers, and once every `FRAME_INTERVAL` one frame
+refreshes, in one batch, only the widgets whose state changed (a view not on
+screen is only marked stale and synced when shown) and, in the same frame,
+what moves with the clock: the header, sidebar and current view redraw their
+ages and rates, and the header the database's size (one stat of the file and
+its log). The store banner follows
 ``store.failed`` / ``store.recovered`` with every header redraw. Nothing here
 takes a lock: engine threads only ever touch the bridge's buffer.
 """
@@ -29,11 +30,13 @@ from .widgets.store_banner import StoreBanner
 from .widgets.workflow_list import WorkflowList
 
 DRAIN_INTERVAL = 1 / 20
-# The fastest the views redraw for new events: every drain still folds them
-# into the view states, so the buffer stays short, but a screen drawn 5 times
-# a second looks as live and costs a quarter of one drawn 20 times.
-REDRAW_INTERVAL = 1 / 2
-CLOCK_INTERVAL = 1.0
+# How often the screen follows the engine: every drain still folds new events
+# into the view states, so the buffer stays short, but the screen is drawn
+# once a second, for the events and the clocks together. Ages count in
+# seconds, so a faster frame shows nothing more; each frame costs a render of
+# the header, sidebar and view, so two a second would cost twice as much.
+# Keys and operator actions are drawn at once, not on this beat.
+FRAME_INTERVAL = 1.0
 
 
 class BridgeDrain:
@@ -50,8 +53,7 @@ class BridgeDrain:
     _state_views: dict[int, str]
     _stale_views: set[str]
     _unshown: dict[int, Any]
-    _last_redraw: float
-    _last_tick: float
+    _last_frame: float
     _header: HeaderVitals
     _store_banner: StoreBanner
     _db_size: int | None
@@ -77,44 +79,36 @@ class BridgeDrain:
             return
         for state in self.bridge.pump():
             self._unshown[id(state)] = state
-        # A drain that brought nothing draws nothing; one that did draws at
-        # most every REDRAW_INTERVAL, however many drains brought events. The
-        # clocks are redrawn in the same frame, so an idle console draws at
-        # most REDRAW_INTERVAL times a second, never once more for the clock.
+        # However many drains brought events, they are drawn in the next frame.
         now = time.monotonic()
-        tick = now - self._last_tick >= CLOCK_INTERVAL
-        redraw = bool(self._unshown) and (tick or now - self._last_redraw >= REDRAW_INTERVAL)
-        if not (tick or redraw):
+        if now - self._last_frame < FRAME_INTERVAL:
             return
+        self._last_frame = now
         with self.batch_update():
-            sidebar_synced = False
-            if redraw:
-                self._last_redraw = now
-                sidebar_synced = self._redraw_changed()
-            if tick:
-                self._last_tick = now
-                self._tick(sync_sidebar=not sidebar_synced)
+            synced = self._redraw_changed() if self._unshown else set()
+            self._tick(sync_sidebar="sidebar" not in synced, view_synced=self.current_view in synced)
             self._show_header()
 
-    def _redraw_changed(self) -> bool:
-        """Redraw what the states changed since the last redraw; True if the sidebar was."""
+    def _redraw_changed(self) -> set[str]:
+        """Redraw what the states changed since the last redraw; returns what was ("sidebar", view aliases)."""
         changed, self._unshown = list(self._unshown.values()), {}
-        sidebar = False
+        synced: set[str] = set()
         for state in changed:
             if state is self.workflows_state:
                 self._sidebar.sync()
                 self._show_workflow_detail()
                 self._show_notices()
-                sidebar = True
+                synced.add("sidebar")
                 continue
             alias = self._state_views.get(id(state))
             if alias is None:
                 continue
             if alias == self.current_view:
                 self._sync_view(alias)
+                synced.add(alias)
             else:
                 self._stale_views.add(alias)
-        return sidebar
+        return synced
 
     def _mark_unshown_stale(self) -> None:
         """Views whose states changed since the last redraw are stale: a view shown now is drawn fresh."""
@@ -124,14 +118,20 @@ class BridgeDrain:
                 self._stale_views.add(alias)
                 del self._unshown[key]
 
-    def _tick(self, *, sync_sidebar: bool = True) -> None:
-        """Once every CLOCK_INTERVAL: what moves with the clock ("4s ago", rates), and the database's size."""
+    def _tick(self, *, sync_sidebar: bool = True, view_synced: bool = False) -> None:
+        """Once a frame: what moves with the clock ("4s ago", rates), and the database's size.
+
+        A view whose clock redraw is its whole `sync` (``CLOCK_IS_SYNC``) and
+        that was synced in this frame already shows the time: it is not drawn twice.
+        """
         self.vitals_state.tick()
         store = getattr(self.engine, "store", None)
         self._db_size = store.size_bytes() if store is not None else None
         if sync_sidebar:
             self._sidebar.sync()
         widget = self.view_widgets.get(self.current_view)
+        if view_synced and getattr(widget, "CLOCK_IS_SYNC", False):
+            return
         refresh_clock = getattr(widget, "refresh_clock", None)
         if refresh_clock is not None:
             refresh_clock()

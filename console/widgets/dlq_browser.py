@@ -20,7 +20,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from console.commands import EngineCommands
 from console.safe import safe_json, safe_text
@@ -31,8 +31,8 @@ from .confirm_dialog import ConfirmDialog
 from .operator import is_readonly, operate
 from .payload_editor import PayloadEdit, PayloadEditor
 from .reason_dialog import ReasonDialog
-from .table_keys import SORT_BINDINGS, NavTable
-from .table_rows import refill
+from .row_table import RowTable
+from .table_keys import SORT_BINDINGS
 from .table_sort import SortColumn, SortOrder
 from .styling import RestyleOnStyleChange, component_style
 from .static_text import show_text
@@ -71,6 +71,9 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
         "dlq--heading",
     }
 
+    # refresh_clock is sync: the drain skips it in a frame that synced the panel.
+    CLOCK_IS_SYNC = True
+
     DEFAULT_CSS = """
     DlqBrowser { height: 1fr; }
     DlqBrowser .panel-summary { height: 1; padding: 0 1; background: $panel; }
@@ -92,14 +95,13 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
         super().__init__(**kwargs)
         self.state = state
         self._fetching: set[str] = set()
-        self._rows_shown: tuple[Any, ...] | None = None
         self.sort = SortOrder(SORT_COLUMNS)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="dlq-summary", classes="panel-summary")
         yield Input(placeholder="filter: words, or field:value (workflow: unit: type: status: fp:)", id="dlq-filter")
         with Horizontal(classes="panel-split"):
-            table: DataTable[Any] = NavTable(id="dlq-table", cursor_type="row", zebra_stripes=False)
+            table = RowTable(id="dlq-table")
             table.add_columns("", "status", "age", "att", "workflow / unit", "error", "message", "group")
             yield table
             with VerticalScroll(id="dlq-detail", classes="panel-detail"):
@@ -110,7 +112,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
         self.sync()
 
     def focus_main(self) -> None:
-        self.query_one("#dlq-table", DataTable).focus()
+        self.query_one("#dlq-table", RowTable).focus()
 
     def refresh_clock(self) -> None:
         """Ages move with the clock: redraw once a second while shown."""
@@ -120,11 +122,11 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
 
     def sync(self) -> None:
         """Redraw from the state, keeping the cursor on the same letter."""
-        table = self.query_one("#dlq-table", DataTable)
+        table = self.query_one("#dlq-table", RowTable)
         rows = self.sort.apply(self.state.rows())[:ROW_LIMIT]
         sizes = self.state.group_sizes()
-        self._rows_shown = refill(
-            table, [(x.id, self._cells(x, sizes[x.fingerprint])) for x in rows], self._rows_shown, self.selected_id()
+        table.set_rows(
+            [(x.id, self._cells(x, sizes[x.fingerprint])) for x in rows], self.selected_id()
         )
         self._draw_summary(len(rows))
         self._draw_detail()
@@ -166,14 +168,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
         show_text(self.query_one("#dlq-summary", Static), line)
 
     def selected_id(self) -> str | None:
-        table = self.query_one("#dlq-table", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - the cursor may be past a shrunk table
-            return None
-        return None if key.value is None else str(key.value)
+        return self.query_one("#dlq-table", RowTable).cursor_key
 
     def selected(self) -> LetterView | None:
         letter_id = self.selected_id()
@@ -231,7 +226,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
 
     # -- events -----------------------------------------------------------
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_row_table_row_highlighted(self, event: RowTable.RowHighlighted) -> None:
         event.stop()
         self._draw_detail()
 
@@ -239,7 +234,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
         event.stop()
         self.state.set_filter(event.value)
         event.input.display = False
-        self.query_one("#dlq-table", DataTable).focus()
+        self.query_one("#dlq-table", RowTable).focus()
         self.sync()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -295,7 +290,7 @@ class DlqBrowser(RestyleOnStyleChange, Vertical):
         if letter_id is None:
             return
         self.state.toggle_mark(letter_id)
-        table = self.query_one("#dlq-table", DataTable)
+        table = self.query_one("#dlq-table", RowTable)
         row = table.cursor_row
         self.sync()
         if row + 1 < table.row_count:

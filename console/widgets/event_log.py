@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from engine import Event
@@ -19,6 +19,7 @@ from engine import Event
 from ..safe import safe_json, safe_text
 from ..state.events_log import EventsLogState, FilterError
 from .event_rows import EventRows
+from .text_pane import TextPane
 
 
 class EventLogView(Vertical):
@@ -43,8 +44,7 @@ class EventLogView(Vertical):
         filter_input.cursor_blink = False
         yield filter_input
         yield EventRows(self.state, id="event-rows")
-        with VerticalScroll(id="event-detail-scroll"):
-            yield Static(id="event-detail")
+        yield TextPane(id="event-detail")
 
     @property
     def rows(self) -> EventRows:
@@ -93,8 +93,7 @@ class EventLogView(Vertical):
         if event is self._detail_shown and event is not None:
             return
         self._detail_shown = event
-        detail = self.query_one("#event-detail", Static)
-        detail.update("" if event is None else safe_json(event.to_dict()))
+        self.query_one("#event-detail", TextPane).show("" if event is None else safe_json(event.to_dict()))
 
     # -- filter and pause -------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The event log's rows: a cursor over the filtered events, drawn line by line.
 
 Only the visible lines are rendered (`render_line`), so a log of thousands
-of events costs the same as a screenful. With the cursor on the last row
+of events costs the same as a screenful, and new rows lay out nothing
+(`SteadyScrollView`). With the cursor on the last row
 the list follows new events; moving up stops following, ``end`` resumes.
 """
 
@@ -14,13 +15,13 @@ from rich.style import Style
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..safe import visible
 from engine import Event
 
 from ..state.events_log import EventsLogState, clock_text, summarise
+from .steady_scroll import SteadyScrollView
 from .table_keys import NAV_BINDINGS, TableKeys
 
 
@@ -28,7 +29,7 @@ from .table_keys import NAV_BINDINGS, TableKeys
 _LINE_CACHE = 2_000
 
 
-class EventRows(TableKeys, ScrollView, can_focus=True):
+class EventRows(TableKeys, SteadyScrollView, can_focus=True):
     """The filtered log with a selected row."""
 
     COMPONENT_CLASSES = {"events--time", "events--cursor", "events--error", "events--workflow"}

@@ -20,7 +20,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.commands import EngineCommands
@@ -29,8 +29,8 @@ from console.state import ago, count
 from console.state.fsm import CAN_FIRE, GUARDED, REFUSED, FsmInstance, FsmView
 
 from .operator import is_readonly, operate
-from .table_keys import NavOptionList, NavTable
-from .table_rows import refill
+from .row_table import RowTable
+from .table_keys import NavOptionList
 from .styling import RestyleOnStyleChange, component_style
 from .static_text import show_text
 
@@ -57,6 +57,9 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
     COMPONENT_CLASSES = {"fsm--current", "fsm--final", "fsm--can", "fsm--guarded", "fsm--refused",
                          "fsm--muted", "fsm--heading", "fsm--error"}
 
+    # refresh_clock is sync: the drain skips it in a frame that synced the panel.
+    CLOCK_IS_SYNC = True
+
     DEFAULT_CSS = """
     FsmPanel { height: 1fr; }
     FsmPanel .panel-summary { height: 1; padding: 0 1; background: $panel; }
@@ -80,13 +83,12 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
         super().__init__(**kwargs)
         self.state = state
         self._option_events: list[str] = []
-        self._rows_shown: tuple[Any, ...] | None = None
         self._options_shown: tuple[Any, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="fsm-summary", classes="panel-summary")
         with Horizontal(classes="panel-split"):
-            table: DataTable[Any] = NavTable(id="fsm-table", cursor_type="row")
+            table = RowTable(id="fsm-table")
             table.add_columns("machine", "instance", "state", "for")
             yield table
             with VerticalScroll(id="fsm-detail", classes="panel-detail"):
@@ -99,7 +101,7 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
         self.sync()
 
     def focus_main(self) -> None:
-        self.query_one("#fsm-table", DataTable).focus()
+        self.query_one("#fsm-table", RowTable).focus()
 
     def refresh_clock(self) -> None:
         """Time in state moves with the clock: redraw once a second while shown."""
@@ -111,7 +113,7 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
     # -- drawing -----------------------------------------------------------
 
     def sync(self) -> None:
-        table = self.query_one("#fsm-table", DataTable)
+        table = self.query_one("#fsm-table", RowTable)
         selected = self._selected_key()
         rows = self.state.rows()[:ROW_LIMIT]
         cells = []
@@ -123,7 +125,7 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
                 safe_text(inst.state, self._style("fsm--final" if final else "fsm--current"), max_length=10),
                 Text(ago(self.state.time_in_state(inst))),
             ]))
-        self._rows_shown = refill(table, cells, self._rows_shown, None if selected is None else _row_key(selected))
+        table.set_rows(cells, None if selected is None else _row_key(selected))
         machines = len({i.machine for i in rows})
         show_text(self.query_one("#fsm-summary", Static),
             Text(f"{count(len(self.state.instances), 'instance')} of {count(machines, 'machine')}")
@@ -135,12 +137,9 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
         return None if inst is None else inst.key
 
     def selected(self) -> FsmInstance | None:
-        table = self.query_one("#fsm-table", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - the cursor may be past a shrunk table
+        table = self.query_one("#fsm-table", RowTable)
+        key = table.cursor_key
+        if key is None:
             return None
         return next((inst for inst in self.state.instances.values() if _row_key(inst.key) == key), None)
 
@@ -248,7 +247,7 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
 
     # -- events and actions ------------------------------------------------
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_row_table_row_highlighted(self, event: RowTable.RowHighlighted) -> None:
         event.stop()
         self._draw_detail()
 

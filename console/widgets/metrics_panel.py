@@ -61,6 +61,8 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         super().__init__(**kwargs)
         self.state = state
         self._polling = False
+        # Series name and sparkline widths, measured once per redraw.
+        self._name_width, self._spark_width = NAME_WIDTH, SPARK
 
     def compose(self) -> ComposeResult:
         yield Static("", id="metrics-summary", classes="panel-summary")
@@ -99,6 +101,7 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
     # -- drawing -----------------------------------------------------------
 
     def sync(self) -> None:
+        self._name_width, self._spark_width = self._widths()
         counters = self.state.of_kind("counter")[:SERIES_LIMIT]
         gauges = self.state.of_kind("gauge")[:SERIES_LIMIT]
         histograms = self.state.of_kind("histogram")[:SERIES_LIMIT]
@@ -126,11 +129,10 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         return max(12, min(NAME_WIDTH, width - 40)), SPARK // 2
 
     def _spark(self, out: Text, values: list[float]) -> None:
-        spark = self._widths()[1]
-        out.append("".join(c for c, _ in sparkline(values, spark)), style=self._style("metrics--spark"))
+        out.append("".join(c for c, _ in sparkline(values, self._spark_width)), style=self._style("metrics--spark"))
 
     def _series_label(self, out: Text, series: Series) -> None:
-        name_width = self._widths()[0]
+        name_width = self._name_width
         out.append_text(safe_text(series.key.ljust(name_width), max_length=name_width))
 
     def _series_text(self, title: str, series: list[Series], value_label: str, spark_label: str) -> Text:
@@ -139,7 +141,7 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         if not series:
             out.append("-\n", style=self._style("metrics--muted"))
             return out
-        out.append(f"{'series':<{self._widths()[0]}} {value_label:>10}  {spark_label}\n", style=self._style("metrics--muted"))
+        out.append(f"{'series':<{self._name_width}} {value_label:>10}  {spark_label}\n", style=self._style("metrics--muted"))
         for item in series:
             self._series_label(out, item)
             out.append(f" {_number(item.value):>10}  ")
@@ -155,7 +157,7 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         if not series:
             out.append("-\n", style=self._style("metrics--muted"))
             return out
-        out.append(f"{'series':<{self._widths()[0]}} {'count':>8} {'p50':>9} {'p90':>9} {'p99':>9}\n",
+        out.append(f"{'series':<{self._name_width}} {'count':>8} {'p50':>9} {'p90':>9} {'p99':>9}\n",
                    style=self._style("metrics--muted"))
         for item in series:
             summary = item.summary

@@ -19,7 +19,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from console.commands import EngineCommands
 from console.safe import safe_text
@@ -30,8 +30,8 @@ from .confirm_dialog import ConfirmDialog
 from .fsm_panel import clock_text
 from .operator import is_readonly, operate
 from .reason_dialog import ReasonDialog
-from .table_keys import SORT_BINDINGS, NavTable
-from .table_rows import refill
+from .row_table import RowTable
+from .table_keys import SORT_BINDINGS
 from .table_sort import SortColumn, SortOrder
 from .styling import RestyleOnStyleChange, component_style
 from .static_text import show_text
@@ -66,6 +66,9 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
         "saga--failed", "saga--muted", "saga--heading",
     }
 
+    # refresh_clock is sync: the drain skips it in a frame that synced the panel.
+    CLOCK_IS_SYNC = True
+
     DEFAULT_CSS = """
     SagaPanel { height: 1fr; }
     SagaPanel .panel-summary { height: 1; padding: 0 1; background: $panel; }
@@ -86,13 +89,12 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
         kwargs.setdefault("id", "view-saga")
         super().__init__(**kwargs)
         self.state = state
-        self._rows_shown: tuple[Any, ...] | None = None
         self.sort = SortOrder(SORT_COLUMNS)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="saga-summary", classes="panel-summary")
         with Vertical(classes="panel-split"):
-            table: DataTable[Any] = NavTable(id="saga-table", cursor_type="row")
+            table = RowTable(id="saga-table")
             table.add_columns("status", "saga", "run", "age", "failed step", "error")
             yield table
             with VerticalScroll(id="saga-detail", classes="panel-detail"):
@@ -102,7 +104,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
         self.sync()
 
     def focus_main(self) -> None:
-        self.query_one("#saga-table", DataTable).focus()
+        self.query_one("#saga-table", RowTable).focus()
 
     def refresh_clock(self) -> None:
         """Ages move with the clock: redraw once a second while shown."""
@@ -118,7 +120,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
     # -- drawing -----------------------------------------------------------
 
     def sync(self) -> None:
-        table = self.query_one("#saga-table", DataTable)
+        table = self.query_one("#saga-table", RowTable)
         current = self.selected()
         rows = []
         for run in self.sort.apply(self.state.rows())[:ROW_LIMIT]:
@@ -131,7 +133,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
                 safe_text(run.failed_step or "-", max_length=24),
                 safe_text(run.error or "", max_length=40),
             ]))
-        self._rows_shown = refill(table, rows, self._rows_shown, None if current is None else current.run_id)
+        table.set_rows(rows, None if current is None else current.run_id)
         summary = Text(count(len(self.state.runs), "saga run"))
         stuck = self.state.stuck_count()
         if stuck:
@@ -142,14 +144,9 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
         self._draw_detail()
 
     def selected(self) -> SagaRunView | None:
-        table = self.query_one("#saga-table", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - the cursor may be past a shrunk table
-            return None
-        return self.state.runs.get(str(key.value))
+        table = self.query_one("#saga-table", RowTable)
+        key = table.cursor_key
+        return None if key is None else self.state.runs.get(key)
 
     def _draw_detail(self) -> None:
         body = self.query_one("#saga-detail-body", Static)
@@ -212,7 +209,7 @@ class SagaPanel(RestyleOnStyleChange, Vertical):
 
     # -- events and actions ------------------------------------------------
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_row_table_row_highlighted(self, event: RowTable.RowHighlighted) -> None:
         event.stop()
         self._draw_detail()
 

@@ -4,7 +4,7 @@
 ``ctrl+d``/``ctrl+u`` half a page down and up, ``y`` copy the selected row
 to the clipboard (Textual's `App.copy_to_clipboard`, which reaches the
 terminal's clipboard by OSC 52). They live here, once, so every table moves
-the same way: `NavTable` (a `DataTable`) and `NavOptionList` (an
+the same way: `console.widgets.row_table.RowTable` and `NavOptionList` (an
 `OptionList`) have them, and a widget with a cursor of its own mixes in
 `TableKeys` and says how its cursor moves (`nav_count`, `nav_index`,
 `nav_go`).
@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.binding import Binding
-from textual.widgets import DataTable, OptionList
+from textual.widgets import OptionList
 
 NAV_BINDINGS = [
     Binding("j", "nav_move(1)", "Down", show=False),
@@ -96,34 +96,6 @@ class TableKeys:
         first = text.splitlines()[0] if text else ""
         preview = first if len(first) <= COPY_PREVIEW and "\n" not in text else first[:COPY_PREVIEW] + "…"
         widget.app.notify(f"Copied {preview}", markup=False)
-
-
-class NavTable(TableKeys, DataTable):
-    """A `DataTable` with the shared keys."""
-
-    BINDINGS = NAV_BINDINGS
-
-    def nav_count(self) -> int:
-        return self.row_count
-
-    def nav_index(self) -> int:
-        return self.cursor_row if self.row_count else -1
-
-    def nav_go(self, index: int) -> None:
-        self.move_cursor(row=index, animate=False)
-
-    def nav_page(self) -> int:
-        header = self.header_height if self.show_header else 0
-        return max(1, self.scrollable_content_region.height - header)
-
-    def nav_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - the cursor may be past a shrunk table
-            return None
-        return None if key.value is None else str(key.value)
 
 
 class NavOptionList(TableKeys, OptionList):

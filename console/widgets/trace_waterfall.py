@@ -17,14 +17,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from console.safe import safe_json, safe_text
 from console.state import duration
 from console.state.traces import SpanView, TraceView, WaterfallRow
 
-from .table_keys import NavTable
-from .table_rows import refill
+from .row_table import RowTable
 from .styling import RestyleOnStyleChange, component_style
 from .static_text import show_text
 
@@ -63,15 +62,13 @@ class TraceWaterfall(RestyleOnStyleChange, Vertical):
         self.show_critical = False
         self.detail_span: str | None = None
         self._rows: list[WaterfallRow] = []
-        self._runs_shown: tuple[Any, ...] | None = None
-        self._spans_shown: tuple[Any, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="trace-summary", classes="panel-summary")
-        runs: DataTable[Any] = NavTable(id="trace-runs", cursor_type="row")
+        runs = RowTable(id="trace-runs")
         runs.add_columns("run", "workflow", "spans", "errors", "took")
         yield runs
-        spans: DataTable[Any] = NavTable(id="trace-spans", cursor_type="row")
+        spans = RowTable(id="trace-spans")
         spans.add_columns("", "span", "kind", "took", "timeline")
         yield spans
         with VerticalScroll(id="trace-detail", classes="panel-detail"):
@@ -81,7 +78,7 @@ class TraceWaterfall(RestyleOnStyleChange, Vertical):
         self.sync()
 
     def focus_main(self) -> None:
-        self.query_one("#trace-runs", DataTable).focus()
+        self.query_one("#trace-runs", RowTable).focus()
 
     def _style(self, name: str) -> Any:
         return component_style(self, name)
@@ -89,7 +86,7 @@ class TraceWaterfall(RestyleOnStyleChange, Vertical):
     # -- drawing -----------------------------------------------------------
 
     def sync(self) -> None:
-        runs_table = self.query_one("#trace-runs", DataTable)
+        runs_table = self.query_one("#trace-runs", RowTable)
         runs = self.state.run_list()
         if self.run_key not in self.state.runs:
             self.run_key = runs[0].key if runs else None
@@ -100,18 +97,18 @@ class TraceWaterfall(RestyleOnStyleChange, Vertical):
                 safe_text(run.key, max_length=24), safe_text(run.workflow or "-", max_length=24),
                 Text(str(len(run.spans))), errors, Text(duration(run.end - run.start)),
             ]))
-        # Only the operator's moves pick a run: refill suppresses the highlights it causes.
-        self._runs_shown = refill(runs_table, rows, self._runs_shown, self.run_key)
+        # Only the operator's moves pick a run: set_rows posts no highlight.
+        runs_table.set_rows(rows, self.run_key)
         self._draw_waterfall()
 
     def _draw_waterfall(self) -> None:
-        spans_table = self.query_one("#trace-spans", DataTable)
+        spans_table = self.query_one("#trace-spans", RowTable)
         selected = self.selected_span()
         self._rows = self.state.waterfall(self.run_key)[:ROW_LIMIT] if self.run_key else []
         rows = [(row.span.span_id, self._cells(row)) for row in self._rows]
         run = self.state.runs.get(self.run_key) if self.run_key else None
         keep = selected.span_id if selected is not None and run is not None and selected.span_id in run.spans else None
-        self._spans_shown = refill(spans_table, rows, self._spans_shown, keep)
+        spans_table.set_rows(rows, keep)
         summary = Text()
         if run is None:
             summary.append("No traces yet.")
@@ -145,7 +142,7 @@ class TraceWaterfall(RestyleOnStyleChange, Vertical):
         return [mark, name, safe_text(span.kind, max_length=10), Text(duration(span.duration)), bar]
 
     def selected_span(self) -> SpanView | None:
-        table = self.query_one("#trace-spans", DataTable)
+        table = self.query_one("#trace-spans", RowTable)
         if not self._rows:
             return None
         return self._rows[min(max(0, table.cursor_row), len(self._rows) - 1)].span
@@ -194,21 +191,21 @@ class TraceWaterfall(RestyleOnStyleChange, Vertical):
 
     # -- events and actions ------------------------------------------------
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_row_table_row_highlighted(self, event: RowTable.RowHighlighted) -> None:
         event.stop()
-        if event.data_table.id == "trace-runs" and event.row_key.value is not None:
-            key = str(event.row_key.value)
+        if event.table.id == "trace-runs" and event.row_key is not None:
+            key = event.row_key
             if key != self.run_key:
                 self.run_key = key
                 self.detail_span = None
                 self._draw_waterfall()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_row_table_row_selected(self, event: RowTable.RowSelected) -> None:
         event.stop()
-        if event.data_table.id == "trace-spans":
+        if event.table.id == "trace-spans":
             self.action_details()
         else:
-            self.query_one("#trace-spans", DataTable).focus()
+            self.query_one("#trace-spans", RowTable).focus()
 
     def action_details(self) -> None:
         span = self.selected_span()

@@ -35,7 +35,8 @@ async def test_r_runs_the_selected_workflow_and_its_events_come_back() -> None:
         await _settle(app, pilot, engine, calls=1)
         assert engine.calls == [("start_run", "etl")]
         await wait_until(pilot, lambda: app.query_one("#view-dag").run.run_id == "run-new-1")
-        assert app.query_one(DagCanvas).status_of("extract") == "running"
+        # The new run's events are drawn in the next frame.
+        await wait_until(pilot, lambda: app.query_one(DagCanvas).status_of("extract") == "running")
 
 
 async def test_commands_run_off_the_ui_thread() -> None:

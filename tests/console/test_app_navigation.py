@@ -111,7 +111,7 @@ async def test_selecting_an_event_shows_its_full_data() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("8", "home")
         await pilot.pause()
-        detail = str(app.query_one("#event-detail").render())
+        detail = app.query_one("#event-detail").text.plain
         assert '"type": "workflow.loaded"' in detail
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, OptionList
+from textual.widgets import OptionList
 
 from engine import FakeClock
 
@@ -14,6 +14,7 @@ from console.views import VIEWS
 from console.widgets.dlq_browser import DlqBrowser
 from console.widgets.help_screen import HelpScreen
 from console.widgets.reason_dialog import ReasonDialog
+from console.widgets.row_table import RowTable
 
 from .conftest import T0, quiet
 from .recorded_panels import panel_session
@@ -46,7 +47,7 @@ async def test_closing_a_dialog_opened_from_the_detail_pane_puts_focus_back_on_t
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("5")
         await pilot.pause()
-        table = app.query_one("#dlq-table", DataTable)
+        table = app.query_one("#dlq-table", RowTable)
         app.set_focus(app.query_one("#dlq-detail", VerticalScroll))
         await pilot.press("d")
         await pilot.pause()
@@ -94,7 +95,7 @@ async def test_f_on_the_instance_table_opens_the_event_choice_of_that_instance()
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("2")
         await pilot.pause()
-        assert app.focused is app.query_one("#fsm-table", DataTable)
+        assert app.focused is app.query_one("#fsm-table", RowTable)
         await pilot.press("f")
         await pilot.pause()
         events = app.query_one("#fsm-events", OptionList)

@@ -61,7 +61,7 @@ async def _publish(app: FlowConsoleApp, pilot: Any, events: list[Event]) -> None
     for event in events:
         app.bridge.on_event(event)
     # Past one redraw interval, so the drain draws them.
-    await pilot.pause(drain.REDRAW_INTERVAL + 0.3)
+    await pilot.pause(drain.FRAME_INTERVAL + 0.3)
 
 
 async def test_new_events_below_a_scrolled_up_log_redraw_none_of_its_lines() -> None:
@@ -94,22 +94,22 @@ async def test_drains_between_two_frames_make_one_redraw(monkeypatch) -> None:
         await _events_view(app, pilot)
         now = [1_000.0]
         monkeypatch.setattr(drain.time, "monotonic", lambda: now[0])
-        app._last_redraw = app._last_tick = now[0]
+        app._last_frame = now[0]
         synced: list[str] = []
         sync_view = app._sync_view
         monkeypatch.setattr(app, "_sync_view", lambda alias: (synced.append(alias), sync_view(alias)))
         for step in range(5):
             app.bridge.on_event(_events(1, start=10 + step)[0])
-            now[0] += drain.REDRAW_INTERVAL / 10
+            now[0] += drain.FRAME_INTERVAL / 10
             app._drain()
         assert synced == []
-        now[0] += drain.REDRAW_INTERVAL
+        now[0] += drain.FRAME_INTERVAL
         app._drain()
         assert synced == ["events"]
         assert len(app.view_states["events"].rows) == 8
 
 
-async def test_a_panel_text_shown_again_is_not_redrawn_and_one_of_the_same_shape_lays_out_nothing() -> None:
+async def test_a_panel_text_shown_again_is_not_redrawn_and_one_of_the_same_size_lays_out_nothing() -> None:
     from rich.text import Text
     from textual.app import App
     from textual.widgets import Static
@@ -133,4 +133,4 @@ async def test_a_panel_text_shown_again_is_not_redrawn_and_one_of_the_same_shape
         show_text(panel, Text("in staging for 58s"))
         assert refreshes == [False]
         show_text(panel, Text("in staging for 58s\nblocked"))
-        assert refreshes == [False, True]
+        assert refreshes[1:] == [False, True]

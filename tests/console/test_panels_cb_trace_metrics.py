@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 
-from textual.widgets import DataTable
 
 from console.widgets.breaker_board import BreakerBoard
 from console.widgets.reason_dialog import ReasonDialog
 from console.widgets.trace_waterfall import TraceWaterfall
+from console.widgets.row_table import RowTable
 from tests.console.live_panels import (  # noqa: F401 - live_engine, workflow_dir: fixtures
     SIZE, keys, ledger_offline_until_flag, letters, live_engine, make_live_app, screen_text, static_text,
     until, workflow_dir,
@@ -103,7 +103,7 @@ async def test_waterfall_shows_the_run_with_errors_and_details(live_engine):
         assert "run:shop" in shown and re.search(r"✕ +task:charge", shown)
         rows = state.waterfall(run_id)
         index = next(i for i, r in enumerate(rows) if r.span.name == "task:order")
-        table = app.query_one("#trace-spans", DataTable)
+        table = app.query_one("#trace-spans", RowTable)
         table.focus()
         table.move_cursor(row=index)
         await pilot.press("enter")
@@ -142,7 +142,7 @@ async def test_replayed_letter_span_links_to_the_original_trace(live_engine, wor
         view.run_key = state.run_for_trace(span.trace_id)
         view.sync()
         rows = state.waterfall(view.run_key)
-        table = app.query_one("#trace-spans", DataTable)
+        table = app.query_one("#trace-spans", RowTable)
         table.focus()
         table.move_cursor(row=next(i for i, r in enumerate(rows) if r.span.span_id == span.span_id))
         await pilot.pause()

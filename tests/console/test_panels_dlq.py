@@ -4,12 +4,13 @@ reaches the engine's queue, its events come back, the panel shows the outcome;
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input, TextArea
+from textual.widgets import Input, TextArea
 
 from console.widgets.confirm_dialog import ConfirmDialog
 from console.widgets.dlq_browser import DlqBrowser
 from console.widgets.payload_editor import PayloadEditor
 from console.widgets.reason_dialog import ReasonDialog
+from console.widgets.row_table import RowTable
 from tests.console.live_panels import (  # noqa: F401 - live_engine, workflow_dir: fixtures
     SIZE, keys, ledger_offline_until_flag, letters, live_engine, make_live_app, screen_text,
     static_text, until, workflow_dir,
@@ -57,7 +58,7 @@ async def test_retry_after_the_fix_resolves_the_letter(live_engine, workflow_dir
         state = app.view_states["dlq"]
         await until(pilot, lambda: state.letters[letter.id].status == "resolved")
         assert live_engine.runtime.dlq.get(letter.id).status == "resolved"
-        table = app.query_one("#dlq-table", DataTable)
+        table = app.query_one("#dlq-table", RowTable)
         # The table shows it at the next redraw.
         await until(pilot, lambda: "resolved" in str(table.get_row_at(0)[1]))
 
@@ -109,7 +110,7 @@ async def test_filter_narrows_the_table(live_engine):
         state = app.view_states["dlq"]
         await until(pilot, lambda: len(state.letters) == 2)
         await pilot.press("slash", *keys("unit:pay"), "enter")
-        table = app.query_one("#dlq-table", DataTable)
+        table = app.query_one("#dlq-table", RowTable)
         await until(pilot, lambda: table.row_count == 1)
         assert app.query_one(DlqBrowser).selected().unit == "pay"
         assert not app.query_one("#dlq-filter", Input).display

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import getpass
 
-from textual.widgets import DataTable, OptionList
+from textual.widgets import OptionList
 
 from console.state.fsm import REFUSED
 from console.widgets.confirm_dialog import ConfirmDialog
 from console.widgets.fsm_panel import FsmPanel
 from console.widgets.reason_dialog import ReasonDialog
+from console.widgets.row_table import RowTable
 from tests.console.live_panels import (
     SIZE, keys, live_engine, make_live_app, screen_text, static_text, until, workflow_dir,  # noqa: F401 - fixtures
 )
@@ -24,7 +25,7 @@ async def door_instance(app, engine, pilot, instance: str = "front") -> FsmPanel
     await pilot.press("2")
     panel = app.query_one(FsmPanel)
     index = next(i for i, inst in enumerate(state.rows()) if inst.instance == instance)
-    app.query_one("#fsm-table", DataTable).move_cursor(row=index)
+    app.query_one("#fsm-table", RowTable).move_cursor(row=index)
     await pilot.pause()
     return panel
 

@@ -5,11 +5,11 @@ app, bind an action or emit an escape byte."""
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable
 
 from engine import FakeClock
 
 from console.app import FlowConsoleApp
+from console.widgets.row_table import RowTable
 from tests.console.conftest import T0, quiet
 from tests.console.hostile import FORBIDDEN, HOSTILE
 from tests.console.recorded_panels import panel_session
@@ -58,7 +58,7 @@ async def test_hostile_strings_in_span_details_stay_inert():
     app = hostile_app()
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("6")
-        table = app.query_one("#trace-spans", DataTable)
+        table = app.query_one("#trace-spans", RowTable)
         table.focus()
         for row in range(table.row_count):
             table.move_cursor(row=row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine import FakeClock
 
+from console import drain
 from console.app import FlowConsoleApp
 from console.state import count
 from console.state.workflows import WorkflowsState
@@ -89,7 +90,8 @@ async def test_the_sidebar_redraws_saga_and_machine_entries_after_runs() -> None
         _fsm(later, "fsm.instance_created", "d-1", at=3)
         for event in later.events:
             app.bridge.on_event(event)
-        await pilot.pause(0.2)
+        # The next frame draws them.
+        await pilot.pause(drain.FRAME_INTERVAL + 0.3)
         prompts = [str(app._sidebar.get_option_at_index(i).prompt) for i in range(app._sidebar.option_count)]
     assert "checkout\n  saga · completed · 17s ago" in prompts
     # Too long for one line of the sidebar: the age goes whole to the next.

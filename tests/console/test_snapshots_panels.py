@@ -10,11 +10,11 @@ look at the SVGs in ``__snapshots__/`` before committing them.
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable
 
 from engine import FakeClock
 
 from console.app import FlowConsoleApp
+from console.widgets.row_table import RowTable
 from tests.console.conftest import T0, quiet
 from tests.console.recorded_panels import panel_session
 
@@ -59,7 +59,7 @@ def test_trace_waterfall_with_critical_path_and_span_detail(snap_compare, theme:
     async def run_before(pilot) -> None:
         await pilot.press("6", "down")
         await pilot.pause()
-        table = pilot.app.query_one("#trace-spans", DataTable)
+        table = pilot.app.query_one("#trace-spans", RowTable)
         table.focus()
         table.move_cursor(row=3)
         await pilot.press("enter", "c")

@@ -42,7 +42,7 @@ def test_events_view_with_an_event_selected(snap_compare, theme: str) -> None:
         await pilot.press("8")
         await wait_until(pilot, lambda: isinstance(pilot.app.focused, EventRows))
         await pilot.press("up", "up")
-        await wait_until(pilot, lambda: '"task": "enrich"' in str(pilot.app.query_one("#event-detail").render()))
+        await wait_until(pilot, lambda: '"task": "enrich"' in pilot.app.query_one("#event-detail").text.plain)
 
     assert snap_compare(make_app(theme), terminal_size=SIZE, run_before=run_before)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from textual.widgets import DataTable
 
 from engine import FakeClock
 
 from console.app import FlowConsoleApp
 from console.widgets.table_keys import TableKeys
+from console.widgets.row_table import RowTable
 from tests.console.conftest import T0, quiet, recorded_session, wait_until
 from tests.console.recorded_panels import panel_session
 
@@ -122,7 +122,7 @@ async def test_y_copies_the_selected_event_as_json() -> None:
 
 
 def column(app: FlowConsoleApp, table_id: str, index: int) -> list[str]:
-    table = app.query_one(table_id, DataTable)
+    table = app.query_one(table_id, RowTable)
     return [str(table.get_row_at(row)[index]) for row in range(table.row_count)]
 
 

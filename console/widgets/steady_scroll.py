@@ -1,0 +1,37 @@
+"""A scroll view whose content grows without laying out the screen.
+
+Textual lays out the whole screen whenever a widget's virtual (scrollable)
+size changes, because an auto-sized widget's size depends on it. The
+console's lists and tables have a fixed size in their pane and grow by a
+row or two every second (events, instances, runs); laying out the screen
+for each costs many times drawing the rows. `SteadyScrollView` lays out
+only when its size does depend on its content (``height`` or ``width`` is
+``auto``); otherwise it updates its scrollbars in place. A scrollbar that
+appears or goes still lays out the screen, as Textual does for it.
+"""
+
+from __future__ import annotations
+
+from textual.geometry import Size
+from textual.reactive import Reactive
+from textual.scroll_view import ScrollView
+
+
+def _auto(scalar: object) -> bool:
+    return scalar is not None and bool(getattr(scalar, "is_auto", False))
+
+
+class SteadyScrollView(ScrollView):
+    """A `ScrollView` that lays out for its virtual size only when sized by its content."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        styles = self.styles
+        if _auto(styles.height) or _auto(styles.width):
+            self.refresh(layout=True)
+            return
+        # Textual's own update of the scrollbars on a resize: their windows,
+        # their visibility (which lays out when it changes) and the offsets.
+        self._scroll_update(size)
+        self.refresh()

@@ -1,0 +1,71 @@
+"""A read-only text in a pane of fixed size, drawn line by line.
+
+The event log's detail follows the newest event once a second; in a
+`Static` every new event of another length resized the widget and laid out
+the screen. Here the text's lines are rendered when first drawn and kept
+until the next `show`, lines are not wrapped (a long one scrolls
+sideways), and a text of another length only moves the scrollbars
+(`SteadyScrollView`). `show` of the same text does nothing.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.strip import Strip
+
+from .steady_scroll import SteadyScrollView
+
+
+class TextPane(SteadyScrollView, can_focus=True):
+    """Lines of text, scrolled with the arrows."""
+
+    BINDINGS = [
+        Binding("up", "scroll_up", "Scroll up", show=False),
+        Binding("down", "scroll_down", "Scroll down", show=False),
+        Binding("left", "scroll_left", "Scroll left", show=False),
+        Binding("right", "scroll_right", "Scroll right", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "scroll_home", "Top", show=False),
+        Binding("end", "scroll_end", "Bottom", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = Text()
+        self._lines: list[Text] = []
+        self._strips: dict[int, Strip] = {}
+
+    def show(self, text: Text | str) -> None:
+        """Show ``text`` from its first line."""
+        text = Text(text) if isinstance(text, str) else text
+        if text == self.text:
+            return
+        self.text = text
+        self._lines = text.split("\n", allow_blank=True) if text.plain else []
+        self._strips = {}
+        self.virtual_size = Size(max((line.cell_len for line in self._lines), default=0), len(self._lines))
+        self.scroll_to(0, 0, animate=False)
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        # A new theme: the kept lines were drawn in the old one's styles.
+        self._strips = {}
+        super().notify_style_update()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        base = self.rich_style
+        if not 0 <= index < len(self._lines):
+            return Strip.blank(width, base)
+        strip = self._strips.get(index)
+        if strip is None:
+            line = self._lines[index].copy()
+            line.end = ""
+            strip = Strip(line.render(self.app.console), line.cell_len).apply_style(base)
+            self._strips[index] = strip
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
