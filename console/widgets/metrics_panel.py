@@ -61,6 +61,8 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         super().__init__(**kwargs)
         self.state = state
         self._polling = False
+        # A read of the collector is waiting to be drawn.
+        self._collected = False
         # Series name and sparkline widths, measured once per redraw.
         self._name_width, self._spark_width = NAME_WIDTH, SPARK
 
@@ -82,7 +84,15 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         return component_style(self, name)
 
     def refresh_clock(self) -> None:
-        """Called once a second while the panel is shown: read the collector."""
+        """Called once a frame while the panel is shown: draw what the last read brought, read again.
+
+        A read's result waits for the next frame rather than drawing at once,
+        so the panel is drawn once a frame, not once for the events and once
+        more for the read; a frame that drew the panel for its events drew
+        the read's result with them.
+        """
+        if self._collected:
+            self.sync()
         if self._polling or getattr(self.app, "engine", None) is None:
             return
         self._polling = True
@@ -94,13 +104,14 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
     def _absorb(self, families: Any) -> None:
         try:
             if isinstance(families, list) and self.state.apply_collect(families):
-                self.sync()
+                self._collected = True
         finally:
             self._polling = False
 
     # -- drawing -----------------------------------------------------------
 
     def sync(self) -> None:
+        self._collected = False
         self._name_width, self._spark_width = self._widths()
         counters = self.state.of_kind("counter")[:SERIES_LIMIT]
         gauges = self.state.of_kind("gauge")[:SERIES_LIMIT]

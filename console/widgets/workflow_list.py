@@ -30,6 +30,8 @@ _STATUS_CLASS = {
 
 # Until a widget is styled its component styles do not exist yet; render plain then.
 _PLAIN = Style()
+# " · 59s ago": an age is at most three characters under 100 days.
+_WIDEST_AGE = len(" · 59s ago")
 
 
 class WorkflowList(NavOptionList):
@@ -84,9 +86,12 @@ class WorkflowList(NavOptionList):
         since = self.state.last_run_ago(info)
         if since is not None:
             when = f" · {ago(since)} ago"
-            # A long status keeps its age whole, on a line of its own.
+            # A long status keeps its age whole, on a line of its own. Whether
+            # it fits is judged by the widest age, so an age that grows does
+            # not move to the next line (which changes the entry's height and
+            # lays out the screen).
             line = len(text.plain) - text.plain.rfind("\n") - 1
-            fits = line + len(when) <= max(self.scrollable_content_region.width, 24)
+            fits = line + max(len(when), _WIDEST_AGE) <= max(self.scrollable_content_region.width, 24)
             text.append(when if fits else f"\n  {when[3:]}", style=muted)
         return text
 

@@ -134,3 +134,22 @@ async def test_a_panel_text_shown_again_is_not_redrawn_and_one_of_the_same_size_
         assert refreshes == [False]
         show_text(panel, Text("in staging for 58s\nblocked"))
         assert refreshes[1:] == [False, True]
+
+
+async def test_a_metrics_read_is_drawn_in_the_next_frame_not_at_once() -> None:
+    from console.widgets.metrics_panel import MetricsPanel
+
+    app = quiet(FlowConsoleApp(recorded_events=_events(1), clock=FakeClock(T0)))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("7")
+        await pilot.pause(0.3)
+        panel = app.query_one(MetricsPanel)
+        synced: list[int] = []
+        sync = panel.sync
+        panel.sync = lambda: (synced.append(1), sync())[1]  # type: ignore[method-assign]
+        panel._absorb([{"name": "orders_total", "kind": "counter", "series": [{"labels": {}, "value": 3}]}])
+        assert synced == []
+        panel.refresh_clock()
+        assert synced == [1]
+        panel.refresh_clock()
+        assert synced == [1]

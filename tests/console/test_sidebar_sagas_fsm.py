@@ -103,3 +103,19 @@ def test_counts_agree_with_their_nouns() -> None:
     assert count(2, "saga run") == "2 saga runs"
     assert count(0, "instance") == "0 instances"
     assert f"{count(1, 'instance')} of {count(1, 'machine')}" == "1 instance of 1 machine"
+
+
+def test_an_age_growing_a_digit_keeps_the_entry_as_many_lines_tall() -> None:
+    from console.state.workflows import WorkflowInfo
+    from console.widgets.workflow_list import WorkflowList
+
+    clock = FakeClock(T0 + 9)
+    state = WorkflowsState(clock)
+    # Unmounted, the list lays out for 24 columns: "  dag! · failed" and " · 9s ago" make 24,
+    # " · 10s ago" 25: judged by its own age, the entry would grow a line at 10 s.
+    info = WorkflowInfo(name="etl", kind="dag!", last_run_status="failed", last_run_ts=T0, loaded=True)
+    sidebar = WorkflowList(state)
+    nine = sidebar._prompt(info).plain
+    clock.advance(1)
+    ten = sidebar._prompt(info).plain
+    assert (nine, ten) == ("etl\n  dag! · failed\n  9s ago", "etl\n  dag! · failed\n  10s ago")
