@@ -46,6 +46,20 @@ def _cell_signature(cell: Text) -> tuple[Any, ...]:
     return cell.plain, str(cell.style), tuple((span.start, span.end, str(span.style)) for span in cell.spans)
 
 
+class _RowMessage(Message):
+    """A row of a table, by its index and key."""
+
+    def __init__(self, table: RowTable, cursor_row: int, row_key: str | None) -> None:
+        super().__init__()
+        self.table = table
+        self.cursor_row = cursor_row
+        self.row_key = row_key
+
+    @property
+    def control(self) -> RowTable:
+        return self.table
+
+
 class RowTable(TableKeys, SteadyScrollView, can_focus=True):
     """Rows of cells under a header, one selected by the cursor."""
 
@@ -64,31 +78,11 @@ class RowTable(TableKeys, SteadyScrollView, can_focus=True):
         *NAV_BINDINGS,
     ]
 
-    class RowHighlighted(Message):
+    class RowHighlighted(_RowMessage):
         """The cursor moved onto a row."""
 
-        def __init__(self, table: RowTable, cursor_row: int, row_key: str | None) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-            self.row_key = row_key
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(_RowMessage):
         """The row under the cursor was chosen (enter or a click)."""
-
-        def __init__(self, table: RowTable, cursor_row: int, row_key: str | None) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-            self.row_key = row_key
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -97,7 +91,6 @@ class RowTable(TableKeys, SteadyScrollView, can_focus=True):
         self._keys: list[str] = []
         self._cells: list[Sequence[Text]] = []
         self._signatures: list[tuple[Any, ...]] = []
-        self._index: dict[str, int] = {}
         self._cursor = 0
         # row key -> (what the line was drawn from, the line at full width).
         self._lines: dict[str, tuple[tuple[Any, ...], Strip]] = {}
@@ -122,7 +115,6 @@ class RowTable(TableKeys, SteadyScrollView, can_focus=True):
             return
         same_rows = keys == self._keys
         self._keys, self._cells, self._signatures = keys, cells, signatures
-        self._index = {key: i for i, key in enumerate(keys)}
         kept = set(keys)
         for gone in [key for key in self._lines if key not in kept]:
             del self._lines[gone]
@@ -133,17 +125,12 @@ class RowTable(TableKeys, SteadyScrollView, can_focus=True):
                     self._widths[column] = cell.cell_len
                     widened = True
         if not same_rows:
-            self._cursor = self._index.get(selected, 0) if selected is not None else 0
-        self._cursor = min(self._cursor, max(0, len(keys) - 1))
+            self._cursor = keys.index(selected) if selected in kept else 0
         if widened or not same_rows:
             self._resized()
         if not same_rows:
             self._scroll_to_cursor()
         self.refresh()
-
-    def clear(self) -> None:
-        """Remove every row (the columns stay)."""
-        self.set_rows([])
 
     @property
     def row_count(self) -> int:

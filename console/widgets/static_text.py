@@ -27,11 +27,6 @@ Shape = tuple[int | None, int | None]
 _SHOWN: WeakKeyDictionary[Static, tuple[Text, Shape | None]] = WeakKeyDictionary()
 
 
-def _auto(scalar: object) -> bool:
-    # No width or height set means "fill the container", which the text does not change.
-    return scalar is not None and bool(getattr(scalar, "is_auto", False))
-
-
 def _content_height(static: Static, text: Text, width: int, container: Size, viewport: Size) -> int:
     """Rows ``text`` takes at ``width``: one per line unless a line is wider (then Textual measures the wrapping)."""
     lines = text.plain.split("\n")
@@ -59,9 +54,9 @@ def _shape(static: Static, text: Text) -> Shape | None:
     container = static.parent.size
     viewport = static.app.size
     styles = static.styles
-    width = static.get_content_width(container, viewport) if _auto(styles.width) else None
+    width = static.get_content_width(container, viewport) if styles.is_auto_width else None
     height = None
-    if _auto(styles.height):
+    if styles.is_auto_height:
         height = _clamped(_content_height(static, text, size.width, container, viewport), static, container, viewport)
     return width, height
 

@@ -17,18 +17,13 @@ from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
 
 
-def _auto(scalar: object) -> bool:
-    return scalar is not None and bool(getattr(scalar, "is_auto", False))
-
-
 class SteadyScrollView(ScrollView):
     """A `ScrollView` that lays out for its virtual size only when sized by its content."""
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     def watch_virtual_size(self, size: Size) -> None:
-        styles = self.styles
-        if _auto(styles.height) or _auto(styles.width):
+        if self.styles.is_auto_height or self.styles.is_auto_width:
             self.refresh(layout=True)
             return
         # Textual's own update of the scrollbars on a resize: their windows,
