@@ -102,9 +102,9 @@ class EventRows(TableKeys, SteadyScrollView, can_focus=True):
             # else), in this frame: its height is already set, nothing waits for layout.
             self.scroll_end(animate=False, immediate=True)
             return
-        self.refresh_lines(drawn_count, count - drawn_count)
+        self.repaint_lines(drawn_count, count - drawn_count)
         if old_cursor != self.cursor and old_cursor >= 0:
-            self.refresh_line(old_cursor)
+            self.repaint_lines(old_cursor)
 
     def _grow(self, count: int) -> None:
         """Set the scrollable height to ``count`` lines without a layout of the screen.

@@ -92,6 +92,9 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
             table.add_columns("machine", "instance", "state", "for")
             yield table
             with VerticalScroll(id="fsm-detail", classes="panel-detail"):
+                # Time in state ticks every second: it has a Static of its own, so
+                # the graph below is not drawn again for it.
+                yield Static("", id="fsm-instance")
                 yield Static("", id="fsm-graph")
                 yield Static("Events: ● can  ◐ guarded  ✕ refused  (f fires)", classes="panel-heading")
                 yield NavOptionList(id="fsm-events")
@@ -145,6 +148,7 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
 
     def _draw_detail(self) -> None:
         inst = self.selected()
+        heading = self.query_one("#fsm-instance", Static)
         graph = self.query_one("#fsm-graph", Static)
         events = self.query_one("#fsm-events", OptionList)
         history = self.query_one("#fsm-history", Static)
@@ -152,9 +156,11 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
             events.clear_options()
             self._option_events = []
             self._options_shown = None
-            show_text(graph, Text("No state machine instances yet.", style=self._style("fsm--muted")))
+            show_text(heading, Text("No state machine instances yet.", style=self._style("fsm--muted")))
+            show_text(graph, "")
             show_text(history, "")
             return
+        show_text(heading, self._heading_text(inst))
         show_text(graph, self._graph_text(inst))
         show_text(history, self._history_text(inst))
         labels: list[tuple[str, Text, bool]] = []
@@ -189,7 +195,7 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
         if highlighted is not None and highlighted < len(self._option_events):
             events.highlighted = highlighted
 
-    def _graph_text(self, inst: FsmInstance) -> Text:
+    def _heading_text(self, inst: FsmInstance) -> Text:
         out = Text()
         out.append("Instance ", style=self._style("fsm--heading"))
         out.append_text(safe_text(f"{inst.machine} / {inst.instance}", max_length=80))
@@ -199,7 +205,11 @@ class FsmPanel(RestyleOnStyleChange, Vertical):
         if inst.last_error:
             out.append("\nlast action failed: ", style=self._style("fsm--error"))
             out.append_text(safe_text(inst.last_error, max_length=200))
-        out.append("\n\nStates and transitions\n", style=self._style("fsm--heading"))
+        return out
+
+    def _graph_text(self, inst: FsmInstance) -> Text:
+        out = Text()
+        out.append("\nStates and transitions\n", style=self._style("fsm--heading"))
         final = {str(s) for s in (self.state.spec(inst.machine) or {}).get("final") or ()}
         transitions = self.state.transitions(inst.machine)
         for state in self.state.states(inst.machine):

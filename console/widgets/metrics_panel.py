@@ -3,6 +3,10 @@ p50/p90/p99, and the worker pool's queue depth per worker, busy workers and
 steals per second. While shown it reads the collector's ``collect()`` once
 a second (the app's clock tick) off the UI thread (metrics have no event
 per change).
+
+The body is one `TextPane`: every sparkline moves each second, but only
+the lines on screen are rendered, a series that appears lays out nothing,
+and the pane stays where the operator scrolled it.
 Read-only: no actions.
 """
 
@@ -12,7 +16,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from console.commands import EngineCommands
@@ -24,6 +28,7 @@ from .breaker_board import sparkline
 from .operator import operate
 from .styling import RestyleOnStyleChange, component_style
 from .static_text import show_text
+from .text_pane import TextPane
 
 SPARK = 24
 NAME_WIDTH = 44
@@ -49,7 +54,6 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
     MetricsPanel { height: 1fr; }
     MetricsPanel .panel-summary { height: 1; padding: 0 1; background: $panel; }
     MetricsPanel #metrics-body { height: 1fr; padding: 0 1; }
-    MetricsPanel #metrics-body > Static { margin-bottom: 1; }
     MetricsPanel > .metrics--spark { color: $primary; }
     MetricsPanel > .metrics--heading { color: $primary; text-style: bold; }
     MetricsPanel > .metrics--muted { color: $foreground-muted; }
@@ -65,20 +69,17 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         self._collected = False
         # Series name and sparkline widths, measured once per redraw.
         self._name_width, self._spark_width = NAME_WIDTH, SPARK
+        self._body_width = 0
 
     def compose(self) -> ComposeResult:
         yield Static("", id="metrics-summary", classes="panel-summary")
-        with VerticalScroll(id="metrics-body"):
-            yield Static("", id="metrics-pool")
-            yield Static("", id="metrics-counters")
-            yield Static("", id="metrics-gauges")
-            yield Static("", id="metrics-histograms")
+        yield TextPane(id="metrics-body")
 
     def on_mount(self) -> None:
         self.sync()
 
     def focus_main(self) -> None:
-        self.query_one("#metrics-body", VerticalScroll).focus()
+        self.query_one("#metrics-body", TextPane).focus()
 
     def _style(self, name: str) -> Any:
         return component_style(self, name)
@@ -120,11 +121,14 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
             f"{len(counters)} counters  {len(gauges)} gauges  {len(histograms)} histograms  "
             f"{len(self.state.pools)} pools"
         ))
-        show_text(self.query_one("#metrics-pool", Static), self._pool_text())
-        show_text(self.query_one("#metrics-counters", Static),
-            self._series_text("Counters", counters, "value", "rate/s sparkline"))
-        show_text(self.query_one("#metrics-gauges", Static), self._series_text("Gauges", gauges, "value", "sparkline"))
-        show_text(self.query_one("#metrics-histograms", Static), self._histogram_text(histograms))
+        # A blank line after each section, as the sections' margins were.
+        body = Text("\n").join([
+            self._pool_text(),
+            self._series_text("Counters", counters, "value", "rate/s sparkline"),
+            self._series_text("Gauges", gauges, "value", "sparkline"),
+            self._histogram_text(histograms),
+        ])
+        self.query_one("#metrics-body", TextPane).show(body, keep_scroll=True)
 
     def _heading(self, out: Text, title: str) -> None:
         out.append(f"{title}\n", style=self._style("metrics--heading"))
@@ -134,7 +138,8 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
 
     def _widths(self) -> tuple[int, int]:
         """Series name and sparkline widths: narrower when the body is under WIDE columns."""
-        width = self.query_one("#metrics-body", VerticalScroll).scrollable_content_region.width
+        width = self.query_one("#metrics-body", TextPane).scrollable_content_region.width
+        self._body_width = width
         if width <= 0 or width >= WIDE:
             return NAME_WIDTH, SPARK
         return max(12, min(NAME_WIDTH, width - 40)), SPARK // 2
@@ -198,13 +203,20 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
             out.append(f"  steals/s {steals} ")
             self._spark(out, list(pool.steals_history))
             out.append("\n  queue depth per worker:")
+            # The pane does not wrap: a worker that would not fit starts a line of its own.
+            line = len("  queue depth per worker:")
             peak = max(pool.queue_depths.values(), default=0.0) or 1.0
             for worker, depth in sorted(pool.queue_depths.items(), key=lambda kv: _worker_order(kv[0])):
-                out.append("  ")
-                out.append_text(safe_text(worker, max_length=12))
-                out.append(" ")
-                out.append("█" * max(0, round(depth / peak * 8)) or "·", style=self._style("metrics--spark"))
-                out.append(f" {_number(depth)}")
+                entry = Text("  ")
+                entry.append_text(safe_text(worker, max_length=12))
+                entry.append(" ")
+                entry.append("█" * max(0, round(depth / peak * 8)) or "·", style=self._style("metrics--spark"))
+                entry.append(f" {_number(depth)}")
+                if self._body_width and line + entry.cell_len > self._body_width:
+                    out.append("\n  ")
+                    line = 2
+                out.append_text(entry)
+                line += entry.cell_len
             out.append("\n")
         return out
 

@@ -8,7 +8,9 @@ here each row is rendered once into a line and that line is kept until the
 row's cells, the column widths, the cursor on it or its style (a new
 theme, the table's focus) change, so a
 ticking age costs the lines of the rows whose age ticked, and an unchanged
-table costs nothing. Lines are cropped to the scroll offset when drawn.
+table costs nothing. Lines are cropped to the scroll offset when drawn, and only the lines of
+rows that changed are marked for Textual to draw again: the rest of the
+table, borders and all, costs nothing in the frame either.
 
 `set_rows` replaces every row at once (the panels pass what they show now)
 and keeps the cursor on the row with the selected key; it posts no
@@ -114,6 +116,7 @@ class RowTable(TableKeys, SteadyScrollView, can_focus=True):
         if keys == self._keys and signatures == self._signatures:
             return
         same_rows = keys == self._keys
+        shown = self._signatures
         self._keys, self._cells, self._signatures = keys, cells, signatures
         kept = set(keys)
         for gone in [key for key in self._lines if key not in kept]:
@@ -130,7 +133,14 @@ class RowTable(TableKeys, SteadyScrollView, can_focus=True):
             self._resized()
         if not same_rows:
             self._scroll_to_cursor()
-        self.refresh()
+        if widened or not same_rows:
+            self.refresh()
+            return
+        # Only the rows whose cells changed are drawn again (a row's line is
+        # one below its index: the header is the first).
+        for row, (before, now) in enumerate(zip(shown, signatures)):
+            if before != now:
+                self.repaint_lines(row + 1)
 
     @property
     def row_count(self) -> int:
@@ -156,8 +166,9 @@ class RowTable(TableKeys, SteadyScrollView, can_focus=True):
             return
         row = max(0, min(len(self._keys) - 1, row))
         if row != self._cursor:
+            self.repaint_lines(self._cursor + 1)
             self._cursor = row
-            self.refresh()
+            self.repaint_lines(row + 1)
         self._scroll_to_cursor()
         self.post_message(self.RowHighlighted(self, row, self._keys[row]))
 

@@ -5,7 +5,12 @@ The event log's detail follows the newest event once a second; in a
 the screen. Here the text's lines are rendered when first drawn and kept
 until the next `show`, lines are not wrapped (a long one scrolls
 sideways), and a text of another length only moves the scrollbars
-(`SteadyScrollView`). `show` of the same text does nothing.
+(`SteadyScrollView`). `show` of the same text does nothing, and a new
+text repaints only the lines that differ (consecutive events share most
+of their detail's lines; a panel redrawn once a second changes a few).
+A text is shown from its first line, or where the pane is scrolled to
+(``keep_scroll``: a panel that follows its state as the operator reads it).
+Only the lines on screen are rendered.
 """
 
 from __future__ import annotations
@@ -38,17 +43,25 @@ class TextPane(SteadyScrollView, can_focus=True):
         self._lines: list[Text] = []
         self._strips: dict[int, Strip] = {}
 
-    def show(self, text: Text | str) -> None:
-        """Show ``text`` from its first line."""
+    def show(self, text: Text | str, *, keep_scroll: bool = False) -> None:
+        """Show ``text`` from its first line, or, ``keep_scroll``, from where the pane is scrolled to."""
         text = Text(text) if isinstance(text, str) else text
         if text == self.text:
             return
         self.text = text
-        self._lines = text.split("\n", allow_blank=True) if text.plain else []
-        self._strips = {}
-        self.virtual_size = Size(max((line.cell_len for line in self._lines), default=0), len(self._lines))
-        self.scroll_to(0, 0, animate=False)
-        self.refresh()
+        shown, strips = self._lines, self._strips
+        lines = text.split("\n", allow_blank=True) if text.plain else []
+        kept = {index for index, (was, now) in enumerate(zip(shown, lines)) if was == now}
+        self._lines = lines
+        self._strips = {index: strip for index, strip in strips.items() if index in kept}
+        self.virtual_size = Size(max((line.cell_len for line in lines), default=0), len(lines))
+        if not keep_scroll and self.scroll_offset != (0, 0):
+            self.scroll_to(0, 0, animate=False)
+            self.refresh()
+            return
+        for index in range(max(len(shown), len(lines))):
+            if index not in kept:
+                self.repaint_lines(index)
 
     def notify_style_update(self) -> None:
         # A new theme: the kept lines were drawn in the old one's styles.

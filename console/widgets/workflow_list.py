@@ -5,6 +5,18 @@ failed to load) and a second line with kind, status and how long ago it
 last ran. Highlighting one makes it the app's selected workflow; `describe`
 gives the detail shown under the list (file, description, or the load
 error's message and traceback).
+
+An entry keeps its height while its status changes: its lines are laid
+out for the widest status it has shown (a saga that was "compensated" once
+keeps its age on a line of its own when it is "running" again), and the
+widest age. A status too long to follow the kind goes on a line of its own.
+
+The list redraws once a second while ages tick. An option whose prompt
+changed but not its height repaints only its own lines; Textual's
+`replace_option_prompt_at_index` would clear every option's rendering and
+repaint the whole list. An option that grows or shrinks (a status that
+moves its age to a line of its own) redraws the list, and lays out nothing,
+as the list's size never depends on its content (`SteadyScrollView`).
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ from textual.widgets.option_list import Option
 from ..safe import safe_text
 from ..state import ago
 from ..state.workflows import WorkflowInfo, WorkflowsState
+from .steady_scroll import SteadyScrollView
 from .table_keys import NavOptionList
 
 _STATUS_CLASS = {
@@ -34,7 +47,7 @@ _PLAIN = Style()
 _WIDEST_AGE = len(" · 59s ago")
 
 
-class WorkflowList(NavOptionList):
+class WorkflowList(NavOptionList, SteadyScrollView):
     """Every workflow the engine has loaded (or failed to)."""
 
     COMPONENT_CLASSES = {
@@ -47,11 +60,14 @@ class WorkflowList(NavOptionList):
         self.state = state
         self._names: list[str] = []
         self._prompts: list[Text] = []
+        # Workflow name -> the widest status it has shown (in cells).
+        self._widest_status: dict[str, int] = {}
 
     def sync(self) -> None:
         """Rebuild the options when the set changed, else refresh their text."""
         names = list(self.state.workflows)
-        prompts = [self._prompt(self.state.workflows[name]) for name in names]
+        palette = self.palette()
+        prompts = [self._prompt(self.state.workflows[name], palette) for name in names]
         if names != self._names:
             highlighted = self.highlighted_option.id if self.highlighted_option is not None else None
             self._names = names
@@ -59,39 +75,66 @@ class WorkflowList(NavOptionList):
             if names:
                 self.highlighted = names.index(highlighted) if highlighted in names else self._first_pick(names)
         else:
-            # Replacing a prompt re-renders its option; skip the unchanged ones.
             for index, (prompt, shown) in enumerate(zip(prompts, self._prompts)):
                 if prompt.plain != shown.plain or prompt.spans != shown.spans:
-                    self.replace_option_prompt_at_index(index, prompt)
+                    self._reprompt(index, prompt)
         self._prompts = prompts
+
+    def _reprompt(self, index: int, prompt: Text) -> None:
+        """Give option ``index`` its new prompt, repainting only its lines if it keeps its height."""
+        # OptionList keeps each option's height and rendering in private
+        # caches (tests/console/test_sidebar_repaint.py pins their use).
+        height = self._heights.get(index)
+        option = self.get_option_at_index(index)
+        option._set_prompt(prompt)
+        padding = self.get_component_styles("option-list--option").padding
+        width = self.scrollable_content_region.width - self._get_left_gutter_width() - padding.width
+        if height is None or self._get_visual(option).get_height(self.styles, width) != height:
+            self._clear_caches()
+            return
+        for key in [key for key in self._option_render_cache.keys() if key[0] is option]:
+            self._option_render_cache.discard(key)
+        self.repaint_lines(self._index_to_line[index], height)
 
     def _first_pick(self, names: list[str]) -> int:
         """The first DAG workflow: the console opens on the DAG view."""
         kinds = [self.state.workflows[name].kind for name in names]
         return kinds.index("dag") if "dag" in kinds else 0
 
-    def _prompt(self, info: WorkflowInfo) -> Text:
+    def palette(self) -> dict[str, Style]:
+        """The entries' styles, by component class (read once a redraw: each read costs)."""
+        return {klass: self.get_component_rich_style(klass, default=_PLAIN) for klass in self.COMPONENT_CLASSES}
+
+    def _prompt(self, info: WorkflowInfo, palette: dict[str, Style]) -> Text:
         status = info.status
         # A state machine's status is its instance count, coloured by its last action's outcome.
         klass = _STATUS_CLASS.get(status) or _STATUS_CLASS.get(info.last_run_status or "", "workflows--muted")
-        status_style = self.get_component_rich_style(klass, default=_PLAIN)
-        muted = self.get_component_rich_style("workflows--muted", default=_PLAIN)
+        status_style = palette[klass]
+        muted = palette["workflows--muted"]
         name_style = status_style if info.load_error is not None else "bold"
         text = safe_text(info.name, name_style, max_length=60)
+        width = max(self.scrollable_content_region.width, 24)
+        widest = max(self._widest_status.get(info.name, 0), len(status))
+        self._widest_status[info.name] = widest
         text.append("\n  ")
+        line = 2
         if info.kind != "?":
-            text.append_text(safe_text(info.kind, muted))
-            text.append(" · ", style=muted)
+            kind = safe_text(info.kind, muted)
+            text.append_text(kind)
+            line += kind.cell_len
+            if line + len(" · ") + widest <= width:
+                text.append(" · ", style=muted)
+                line += len(" · ")
+            else:
+                text.append("\n  ")
+                line = 2
         text.append(status, style=status_style)
+        line += widest
         since = self.state.last_run_ago(info)
         if since is not None:
             when = f" · {ago(since)} ago"
-            # A long status keeps its age whole, on a line of its own. Whether
-            # it fits is judged by the widest age, so an age that grows does
-            # not move to the next line (which changes the entry's height and
-            # lays out the screen).
-            line = len(text.plain) - text.plain.rfind("\n") - 1
-            fits = line + max(len(when), _WIDEST_AGE) <= max(self.scrollable_content_region.width, 24)
+            # A long status keeps its age whole, on a line of its own.
+            fits = line + max(len(when), _WIDEST_AGE) <= width
             text.append(when if fits else f"\n  {when[3:]}", style=muted)
         return text
 

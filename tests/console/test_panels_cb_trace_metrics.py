@@ -11,6 +11,7 @@ from console.widgets.breaker_board import BreakerBoard
 from console.widgets.reason_dialog import ReasonDialog
 from console.widgets.trace_waterfall import TraceWaterfall
 from console.widgets.row_table import RowTable
+from console.widgets.text_pane import TextPane
 from tests.console.live_panels import (  # noqa: F401 - live_engine, workflow_dir: fixtures
     SIZE, keys, ledger_offline_until_flag, letters, live_engine, make_live_app, screen_text, static_text,
     until, workflow_dir,
@@ -163,7 +164,7 @@ async def test_metrics_show_counters_histograms_and_pool_load(live_engine):
         await pilot.press("7")
         state = app.view_states["metrics"]
         await until(pilot, lambda: "orders_total" in state.series and "work" in state.pools)
-        await until(pilot, lambda: "checkout_seconds" in static_text(app, "#metrics-histograms"))
-        assert "orders_total" in static_text(app, "#metrics-counters")
-        pool = static_text(app, "#metrics-pool")
-        assert "work  busy 2/-" in pool and "0 ████████ 4" in pool
+        body = app.query_one("#metrics-body", TextPane)
+        await until(pilot, lambda: "checkout_seconds" in body.text.plain)
+        assert "orders_total" in body.text.plain
+        assert "work  busy 2/-" in body.text.plain and "0 ████████ 4" in body.text.plain

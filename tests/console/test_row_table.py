@@ -59,6 +59,47 @@ async def test_a_changed_cell_redraws_only_its_row() -> None:
     assert drawn == ["row 1"]
 
 
+
+def _count_painted(widget) -> list[int]:
+    """The lines Textual asks ``widget`` to paint from now on (it asks only for dirty ones)."""
+    painted: list[int] = []
+    render_line = widget.render_line
+
+    def counting(y):
+        painted.append(y)
+        return render_line(y)
+
+    widget.render_line = counting
+    return painted
+
+
+async def test_a_changed_cell_repaints_only_its_rows_line() -> None:
+    app = OneTable()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(RowTable)
+        table.set_rows(_rows(3))
+        await pilot.pause()
+        painted = _count_painted(table)
+        rows = _rows(3)
+        rows[2] = ("k2", [Text("row 2"), Text("2s")])
+        table.set_rows(rows)
+        await pilot.pause()
+    # The header is line 0: row 2 is line 3.
+    assert painted == [3]
+
+
+async def test_moving_the_cursor_repaints_the_two_rows_it_left_and_reached() -> None:
+    app = OneTable()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(RowTable)
+        table.set_rows(_rows(4))
+        await pilot.pause()
+        painted = _count_painted(table)
+        table.move_cursor(row=2)
+        await pilot.pause()
+    assert sorted(painted) == [1, 3]
+
+
 async def test_the_same_rows_again_draw_nothing() -> None:
     app = OneTable()
     async with app.run_test(size=(60, 12)) as pilot:
@@ -156,3 +197,16 @@ async def test_a_text_pane_shows_each_text_from_its_first_line() -> None:
         await pilot.pause()
         assert pane.scroll_offset.y == 0
         assert [pane.render_line(y).text.rstrip() for y in range(3)] == ["first", "second", ""]
+
+
+async def test_a_text_pane_repaints_only_the_lines_a_new_text_changes() -> None:
+    app = OnePane()
+    async with app.run_test(size=(40, 8)) as pilot:
+        pane = app.query_one(TextPane)
+        pane.show("type: task.completed\nrun: r-1\ntask: a")
+        await pilot.pause()
+        painted = _count_painted(pane)
+        pane.show("type: task.completed\nrun: r-1\ntask: b\nattempt: 2")
+        await pilot.pause()
+        assert sorted(set(painted)) == [2, 3]
+        assert [pane.render_line(y).text.rstrip() for y in range(4)][2:] == ["task: b", "attempt: 2"]

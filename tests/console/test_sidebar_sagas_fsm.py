@@ -115,7 +115,34 @@ def test_an_age_growing_a_digit_keeps_the_entry_as_many_lines_tall() -> None:
     # " · 10s ago" 25: judged by its own age, the entry would grow a line at 10 s.
     info = WorkflowInfo(name="etl", kind="dag!", last_run_status="failed", last_run_ts=T0, loaded=True)
     sidebar = WorkflowList(state)
-    nine = sidebar._prompt(info).plain
+    nine = sidebar._prompt(info, sidebar.palette()).plain
     clock.advance(1)
-    ten = sidebar._prompt(info).plain
+    ten = sidebar._prompt(info, sidebar.palette()).plain
     assert (nine, ten) == ("etl\n  dag! · failed\n  9s ago", "etl\n  dag! · failed\n  10s ago")
+
+
+def test_an_entry_keeps_the_lines_of_the_widest_status_it_has_shown() -> None:
+    from console.state.workflows import WorkflowInfo
+    from console.widgets.workflow_list import WorkflowList
+
+    state = WorkflowsState(FakeClock(T0 + 5))
+    sidebar = WorkflowList(state)
+    # Unmounted, the list lays out for 24 columns: "  dag · cancelled" leaves no room for
+    # " · 5s ago", "  dag · failed" does; judged by its status alone, the entry would shrink.
+    cancelled = WorkflowInfo(name="etl", kind="dag", last_run_status="cancelled", last_run_ts=T0, loaded=True)
+    failed = WorkflowInfo(name="etl", kind="dag", last_run_status="failed", last_run_ts=T0, loaded=True)
+    first = sidebar._prompt(cancelled, sidebar.palette()).plain
+    then = sidebar._prompt(failed, sidebar.palette()).plain
+    assert (first, then) == ("etl\n  dag · cancelled\n  5s ago", "etl\n  dag · failed\n  5s ago")
+
+
+def test_a_status_too_long_to_follow_the_kind_gets_a_line_of_its_own() -> None:
+    from console.state.workflows import WorkflowInfo
+    from console.widgets.workflow_list import WorkflowList
+
+    state = WorkflowsState(FakeClock(T0 + 3))
+    sidebar = WorkflowList(state)
+    instances = {f"door-{i}" for i in range(12)}
+    info = WorkflowInfo(name="doors", kind="state_machine", instances=instances, last_run_ts=T0, loaded=True)
+    # Wrapped by the list, "instances" would start the next line with no indent.
+    assert sidebar._prompt(info, sidebar.palette()).plain == "doors\n  state_machine\n  12 instances · 3s ago"
