@@ -177,3 +177,16 @@ async def wait_until(pilot: Any, predicate: Any, timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition never became true")
         await pilot.pause(0.02)
+
+
+def count_painted(widget) -> list[int]:
+    """The lines Textual asks ``widget`` to paint from now on (it asks only for dirty ones)."""
+    painted: list[int] = []
+    render_line = widget.render_line
+
+    def counting(y):
+        painted.append(y)
+        return render_line(y)
+
+    widget.render_line = counting
+    return painted

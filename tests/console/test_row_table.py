@@ -8,6 +8,8 @@ from textual.app import App, ComposeResult
 from console.widgets.row_table import RowTable
 from console.widgets.text_pane import TextPane
 
+from .conftest import count_painted
+
 
 class OneTable(App):
     CSS = "RowTable { width: 40; height: 8; }"
@@ -60,18 +62,6 @@ async def test_a_changed_cell_redraws_only_its_row() -> None:
 
 
 
-def _count_painted(widget) -> list[int]:
-    """The lines Textual asks ``widget`` to paint from now on (it asks only for dirty ones)."""
-    painted: list[int] = []
-    render_line = widget.render_line
-
-    def counting(y):
-        painted.append(y)
-        return render_line(y)
-
-    widget.render_line = counting
-    return painted
-
 
 async def test_a_changed_cell_repaints_only_its_rows_line() -> None:
     app = OneTable()
@@ -79,7 +69,7 @@ async def test_a_changed_cell_repaints_only_its_rows_line() -> None:
         table = app.query_one(RowTable)
         table.set_rows(_rows(3))
         await pilot.pause()
-        painted = _count_painted(table)
+        painted = count_painted(table)
         rows = _rows(3)
         rows[2] = ("k2", [Text("row 2"), Text("2s")])
         table.set_rows(rows)
@@ -94,7 +84,7 @@ async def test_moving_the_cursor_repaints_the_two_rows_it_left_and_reached() -> 
         table = app.query_one(RowTable)
         table.set_rows(_rows(4))
         await pilot.pause()
-        painted = _count_painted(table)
+        painted = count_painted(table)
         table.move_cursor(row=2)
         await pilot.pause()
     assert sorted(painted) == [1, 3]
@@ -205,7 +195,7 @@ async def test_a_text_pane_repaints_only_the_lines_a_new_text_changes() -> None:
         pane = app.query_one(TextPane)
         pane.show("type: task.completed\nrun: r-1\ntask: a")
         await pilot.pause()
-        painted = _count_painted(pane)
+        painted = count_painted(pane)
         pane.show("type: task.completed\nrun: r-1\ntask: b\nattempt: 2")
         await pilot.pause()
         assert sorted(set(painted)) == [2, 3]

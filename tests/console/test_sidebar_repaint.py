@@ -7,7 +7,7 @@ from engine import FakeClock
 from console import drain
 from console.app import FlowConsoleApp
 
-from .conftest import T0, Recorder, quiet, workflow_loaded
+from .conftest import T0, Recorder, count_painted, quiet, workflow_loaded
 
 SAGA_SPEC = {"steps": ["reserve", "charge"]}
 
@@ -21,18 +21,6 @@ def _two_sagas() -> Recorder:
     return rec
 
 
-def _count_painted(widget) -> list[int]:
-    """The lines Textual asks ``widget`` to paint from now on (it asks only for dirty ones)."""
-    painted: list[int] = []
-    render_line = widget.render_line
-
-    def counting(y):
-        painted.append(y)
-        return render_line(y)
-
-    widget.render_line = counting
-    return painted
-
 
 def _lines(sidebar, count: int) -> list[str]:
     return [sidebar.render_line(y).text.rstrip() for y in range(count)]
@@ -44,7 +32,7 @@ async def test_an_age_that_ticks_repaints_only_its_entrys_lines() -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause(drain.FRAME_INTERVAL + 0.3)
         sidebar = app._sidebar
-        painted = _count_painted(sidebar)
+        painted = count_painted(sidebar)
         clock.advance(1)
         await pilot.pause(drain.FRAME_INTERVAL + 0.3)
         # checkout is lines 0 and 1; refund, with no run, has no age to tick.
