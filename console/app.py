@@ -1,9 +1,9 @@
 """The flowconsole app: header, sidebar, one pane per view, command line, footer.
 
 Everything shown comes from engine events: the `EventBridge` buffers them
-and one UI timer (20 Hz) drains the buffer into the view-state reducers; once
-a second one frame refreshes, in one batch, only the widgets whose state
-changed. Operator
+and one UI timer (5 Hz) drains the buffer into the view-state reducers; once
+a second another draws a frame that refreshes, in one batch, only the widgets
+whose state changed. Operator
 commands go to the engine's public API through `EngineCommands`, each in a
 worker thread (`perform`), and are refused under ``readonly``.
 
@@ -38,7 +38,7 @@ from engine.clock import SYSTEM_CLOCK
 from .bridge import EventBridge
 from .colon_commands import ColonCommands
 from .commands import EngineCommands
-from .drain import DRAIN_INTERVAL, BridgeDrain
+from .drain import DRAIN_INTERVAL, FRAME_INTERVAL, BridgeDrain
 from .engine_actions import CHANGING_ACTIONS, EngineActions
 from .help_rows import binding_rows
 from .palette import FlowCommands
@@ -150,9 +150,8 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
             self.view_widgets[view.alias] = widget
         self._state_views = {id(state): alias for alias, state in self.view_states.items()}
         self._stale_views: set[str] = set()
-        # States changed since the last redraw (by id), and when that was.
+        # States changed since the last redraw (by id).
         self._unshown: dict[int, Any] = {}
-        self._last_frame = 0.0
         self._history: list[str] = []
 
         # Kept by reference: the timers use them, and must not query a screen
@@ -209,7 +208,8 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
 
     def on_mount(self) -> None:
         self._sync_all()
-        self.set_interval(DRAIN_INTERVAL, self._drain, name="bridge-drain")
+        self.set_interval(DRAIN_INTERVAL, self._fold, name="bridge-drain")
+        self.set_interval(FRAME_INTERVAL, self._frame, name="frame")
         if callable(getattr(self.engine, "attachment", None)):
             self._show_attachment()
             self.set_interval(ATTACHMENT_INTERVAL, self._show_attachment, name="attachment")
@@ -295,11 +295,22 @@ class FlowConsoleApp(BridgeDrain, ColonCommands, EngineActions, App[int]):
             return super().push_screen(screen, callback, wait_for_dismiss=wait_for_dismiss)
 
         def closed(result: Any) -> None:
-            self.call_after_refresh(self._focus_view)
+            self.call_after_refresh(self._refocus_view)
             if callback is not None:
                 callback(result)
 
         return super().push_screen(screen, closed)
+
+    def _refocus_view(self) -> None:
+        """After a dialog: the view's main widget takes focus, if focus is still in the view.
+
+        This runs after the next refresh, which on an idle screen may come
+        after a key that moved focus on purpose (``:`` opens the command line).
+        """
+        view = self.view_widgets.get(self.current_view)
+        focused = self.focused
+        if focused is None or (view is not None and view in focused.ancestors_with_self):
+            self._focus_view()
 
     def action_back(self) -> None:
         if self._history:

@@ -3,10 +3,10 @@
 Publishers call `EventBridge.on_event` on their own threads (a plain
 synchronous ``"*"`` subscription). It only appends to a bounded deque, so it
 never blocks and never touches the UI; when the deque is full the oldest
-event is dropped and counted. The UI drains the deque with one timer about
-20 times a second (`pump`), hands the whole batch to every registered
+event is dropped and counted. The UI drains the deque with one timer five
+times a second (`pump`), hands the whole batch to every registered
 reducer, and learns which ones changed, so it refreshes each changed view
-once per tick however many events arrived: a flood costs the UI a fixed
+once per frame however many events arrived: a flood costs the UI a fixed
 amount of work per frame.
 
 On `attach`, the events the bus already holds (``bus.event_store``: what

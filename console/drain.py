@@ -1,10 +1,11 @@
 """The app's drain: engine events, buffered by the bridge, onto the screen.
 
-`BridgeDrain` is the part of `console.app.FlowConsoleApp` that its timers
-run on the UI thread: every `DRAIN_INTERVAL` the bridge's buffer goes
-through the view-state reducers, and once every `FRAME_INTERVAL` one frame
-refreshes, in one batch, only the widgets whose state changed (a view not on
-screen is only marked stale and synced when shown) and, in the same frame,
+`BridgeDrain` is the part of `console.app.FlowConsoleApp` that its two
+timers run on the UI thread: every `DRAIN_INTERVAL` the bridge's buffer goes
+through the view-state reducers (`_fold`), and every `FRAME_INTERVAL` one
+frame (`_frame`) folds what is left and refreshes, in one batch, only the
+widgets whose state changed (a view not on screen is only marked stale and
+synced when shown) and, in the same frame,
 what moves with the clock: the header, sidebar and current view redraw their
 ages and rates, and the header the database's size (one stat of the file and
 its log). The store banner follows
@@ -14,7 +15,6 @@ takes a lock: engine threads only ever touch the bridge's buffer.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from textual.widget import Widget
@@ -29,13 +29,17 @@ from .widgets.header_vitals import HeaderVitals
 from .widgets.store_banner import StoreBanner
 from .widgets.workflow_list import WorkflowList
 
-DRAIN_INTERVAL = 1 / 20
-# How often the screen follows the engine: every drain still folds new events
-# into the view states, so the buffer stays short, but the screen is drawn
-# once a second, for the events and the clocks together. Ages count in
-# seconds, so a faster frame shows nothing more; each frame costs a render of
-# the header, sidebar and view, so two a second would cost twice as much.
-# Keys and operator actions are drawn at once, not on this beat.
+# How often new events are folded into the view states between frames: a
+# flood is folded in slices of a fifth of a second, so a key waits for no
+# more than one slice, and the buffer stays short. Folding more often shows
+# nothing sooner (the screen follows on the frame) and each wake of the UI
+# thread costs about as much as folding a handful of events.
+DRAIN_INTERVAL = 1 / 5
+# How often the screen follows the engine: once a second, for the events and
+# the clocks together. Ages count in seconds, so a faster frame shows nothing
+# more; each frame costs a render of the header, sidebar and view, so two a
+# second would cost twice as much. Keys and operator actions are drawn at
+# once, not on this beat.
 FRAME_INTERVAL = 1.0
 
 
@@ -53,7 +57,6 @@ class BridgeDrain:
     _state_views: dict[int, str]
     _stale_views: set[str]
     _unshown: dict[int, Any]
-    _last_frame: float
     _header: HeaderVitals
     _store_banner: StoreBanner
     _db_size: int | None
@@ -72,18 +75,23 @@ class BridgeDrain:
         self._show_header()
         self._show_notices()
 
-    def _drain(self) -> None:
+    def _can_draw(self) -> bool:
         # A timer may fire once more while the app shuts down and its widgets
         # are being removed; there is nothing left to draw then.
-        if not self.is_running or not self._sidebar.is_mounted:
+        return bool(self.is_running and self._sidebar.is_mounted)
+
+    def _fold(self) -> None:
+        """Hand the bridge's buffer to the view states; what changed is drawn in the next frame."""
+        if not self._can_draw():
             return
         for state in self.bridge.pump():
             self._unshown[id(state)] = state
-        # However many drains brought events, they are drawn in the next frame.
-        now = time.monotonic()
-        if now - self._last_frame < FRAME_INTERVAL:
+
+    def _frame(self) -> None:
+        """Draw what changed since the last frame, and what moves with the clock."""
+        if not self._can_draw():
             return
-        self._last_frame = now
+        self._fold()
         with self.batch_update():
             synced = self._redraw_changed() if self._unshown else set()
             self._tick(sync_sidebar="sidebar" not in synced, view_synced=self.current_view in synced)

@@ -15,13 +15,51 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.events import Event
 
 COLLECT_EVENT = "console.metrics.collect"
 HISTORY = 60
+
+
+class History:
+    """A series' last `HISTORY` values, one a read, and how many it was ever given.
+
+    The count places the values in time: value ``i`` was the
+    ``recorded - len + i``-th read, so a sparkline can group reads into
+    buckets that stay put as reads arrive, rather than buckets that shift by
+    one read every second.
+    """
+
+    __slots__ = ("values", "recorded")
+
+    def __init__(self, limit: int = HISTORY) -> None:
+        self.values: deque[float] = deque(maxlen=limit)
+        self.recorded = 0
+
+    @property
+    def limit(self) -> int:
+        return self.values.maxlen or 0
+
+    @property
+    def dropped(self) -> int:
+        """How many reads are older than the values kept."""
+        return self.recorded - len(self.values)
+
+    def append(self, value: float) -> None:
+        self.values.append(value)
+        self.recorded += 1
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, index: int) -> float:
+        return self.values[index]
 
 
 @dataclass(slots=True)
@@ -33,7 +71,7 @@ class Series:
     labels: Mapping[str, Any]
     value: float | None = None
     summary: Mapping[str, Any] = field(default_factory=dict)
-    history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    history: History = field(default_factory=History)
     _last_total: float | None = None
     _last_time: float | None = None
 
@@ -54,7 +92,7 @@ class PoolView:
     busy: float | None = None
     workers: float | None = None
     steals_per_second: float | None = None
-    steals_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    steals_history: History = field(default_factory=History)
     _steals_total: float | None = None
     _steals_time: float | None = None
 

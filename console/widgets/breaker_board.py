@@ -38,12 +38,28 @@ SPARK_WIDTH = 30
 _CHANGING = {"force_open", "force_closed", "reset"}
 
 
-def sparkline(values: list[float], width: int) -> list[tuple[str, float]]:
-    """``values`` squeezed into ``width`` buckets: (bar character, bucket max)."""
+def sparkline(values: list[float], width: int, *, capacity: int | None = None, dropped: int = 0) -> list[tuple[str, float]]:
+    """``values`` squeezed into ``width`` buckets: (bar character, bucket max).
+
+    Without ``capacity`` the buckets split ``values`` as they are. With it
+    (the most values there will be), each bucket holds a fixed stretch of
+    time: ``dropped`` values came before ``values[0]``, buckets start at
+    multiples of their size in that count, and the oldest bucket, once part
+    of it has been dropped, is not drawn. A bar then changes only when a
+    value falls in it, and the line moves by a whole bar, so a quiet series
+    draws the same line from one read to the next.
+    """
     if not values:
         return [(" ", 0.0)] * width
-    size = max(1, -(-len(values) // width))
-    buckets = [values[i:i + size] for i in range(0, len(values), size)][-width:]
+    if capacity is None:
+        size = max(1, -(-len(values) // width))
+        buckets = [values[i:i + size] for i in range(0, len(values), size)][-width:]
+    else:
+        size = max(1, -(-capacity // width))
+        first = -dropped % size
+        buckets = [values[i:i + size] for i in range(first, len(values), size)][-width:]
+        if not buckets:
+            return [(" ", 0.0)] * width
     peak = max((max(b) for b in buckets), default=0.0) or 1.0
     out = []
     for bucket in buckets:

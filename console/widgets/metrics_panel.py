@@ -12,8 +12,9 @@ Read-only: no actions.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -22,7 +23,7 @@ from textual.widgets import Static
 from console.commands import EngineCommands
 from console.safe import safe_text
 from console.state import duration
-from console.state.metrics import MetricsPanelState, Series
+from console.state.metrics import History, MetricsPanelState, PoolView, Series
 
 from .breaker_board import sparkline
 from .operator import operate
@@ -67,9 +68,14 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         self._polling = False
         # A read of the collector is waiting to be drawn.
         self._collected = False
-        # Series name and sparkline widths, measured once per redraw.
+        # Series name and sparkline widths, the body's width and the styles, measured once a sync.
         self._name_width, self._spark_width = NAME_WIDTH, SPARK
         self._body_width = 0
+        self._palette = _Palette(Style.null(), Style.null(), Style.null(), Style.null())
+        # The lines drawn for each series (and section heading) last sync, with
+        # the state they show: drawn again only when that state changed.
+        self._built: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[Text]]] = {}
+        self._reused: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[Text]]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="metrics-summary", classes="panel-summary")
@@ -80,9 +86,6 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
 
     def focus_main(self) -> None:
         self.query_one("#metrics-body", TextPane).focus()
-
-    def _style(self, name: str) -> Any:
-        return component_style(self, name)
 
     def refresh_clock(self) -> None:
         """Called once a frame while the panel is shown: draw what the last read brought, read again.
@@ -113,7 +116,7 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
 
     def sync(self) -> None:
         self._collected = False
-        self._name_width, self._spark_width = self._widths()
+        self._measure()
         counters = self.state.of_kind("counter")[:SERIES_LIMIT]
         gauges = self.state.of_kind("gauge")[:SERIES_LIMIT]
         histograms = self.state.of_kind("histogram")[:SERIES_LIMIT]
@@ -121,104 +124,148 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
             f"{len(counters)} counters  {len(gauges)} gauges  {len(histograms)} histograms  "
             f"{len(self.state.pools)} pools"
         ))
+        self._built, self._reused = {}, self._built
+        lines: list[Text] = []
         # A blank line after each section, as the sections' margins were.
-        body = Text("\n").join([
-            self._pool_text(),
-            self._series_text("Counters", counters, "value", "rate/s sparkline"),
-            self._series_text("Gauges", gauges, "value", "sparkline"),
-            self._histogram_text(histograms),
-        ])
-        self.query_one("#metrics-body", TextPane).show(body, keep_scroll=True)
+        for section in (
+            self._pool_lines(),
+            self._series_lines("Counters", counters, "value", "rate/s sparkline"),
+            self._series_lines("Gauges", gauges, "value", "sparkline"),
+            self._histogram_lines(histograms),
+        ):
+            lines.extend(section)
+            lines.append(_BLANK)
+        self._reused = {}
+        self.query_one("#metrics-body", TextPane).show_lines(lines, keep_scroll=True)
 
-    def _heading(self, out: Text, title: str) -> None:
-        out.append(f"{title}\n", style=self._style("metrics--heading"))
+    def _lines(self, key: tuple[Any, ...], signature: tuple[Any, ...], build: Callable[[], list[Text]]) -> list[Text]:
+        """The lines ``build`` draws for ``key``: the ones drawn last sync if ``signature`` is the same."""
+        previous = self._reused.get(key)
+        lines = previous[1] if previous is not None and previous[0] == signature else build()
+        self._built[key] = (signature, lines)
+        return lines
 
     def on_resize(self) -> None:
         self.sync()
 
-    def _widths(self) -> tuple[int, int]:
-        """Series name and sparkline widths: narrower when the body is under WIDE columns."""
+    def _measure(self) -> None:
+        """Widths and styles for this sync; lines drawn with others are not reused.
+
+        Series names and sparklines are narrower when the body is under WIDE columns.
+        """
         width = self.query_one("#metrics-body", TextPane).scrollable_content_region.width
-        self._body_width = width
         if width <= 0 or width >= WIDE:
-            return NAME_WIDTH, SPARK
-        return max(12, min(NAME_WIDTH, width - 40)), SPARK // 2
+            name_width, spark_width = NAME_WIDTH, SPARK
+        else:
+            name_width, spark_width = max(12, min(NAME_WIDTH, width - 40)), SPARK // 2
+        palette = _Palette(*(component_style(self, f"metrics--{name}") for name in ("spark", "heading", "muted", "busy")))
+        if (name_width, spark_width, width, palette) != (self._name_width, self._spark_width, self._body_width, self._palette):
+            self._built = {}
+        self._name_width, self._spark_width, self._body_width, self._palette = name_width, spark_width, width, palette
 
-    def _spark(self, out: Text, values: list[float]) -> None:
-        out.append("".join(c for c, _ in sparkline(values, self._spark_width)), style=self._style("metrics--spark"))
+    def _heading(self, title: str) -> Text:
+        return Text(title, style=self._palette.heading)
 
-    def _series_label(self, out: Text, series: Series) -> None:
+    def _muted(self, text: str) -> Text:
+        return Text(text, style=self._palette.muted)
+
+    def _spark(self, history: History) -> str:
+        bars = sparkline(list(history), self._spark_width, capacity=history.limit, dropped=history.dropped)
+        return "".join(c for c, _ in bars)
+
+    def _series_label(self, series: Series) -> Text:
         name_width = self._name_width
-        out.append_text(safe_text(series.key.ljust(name_width), max_length=name_width))
+        return safe_text(series.key.ljust(name_width), max_length=name_width)
 
-    def _series_text(self, title: str, series: list[Series], value_label: str, spark_label: str) -> Text:
-        out = Text()
-        self._heading(out, title)
-        if not series:
-            out.append("-\n", style=self._style("metrics--muted"))
-            return out
-        out.append(f"{'series':<{self._name_width}} {value_label:>10}  {spark_label}\n", style=self._style("metrics--muted"))
-        for item in series:
-            self._series_label(out, item)
-            out.append(f" {_number(item.value):>10}  ")
-            self._spark(out, list(item.history))
-            if item.kind == "counter" and item.history:
-                out.append(f" {item.history[-1]:.1f}/s")
-            out.append("\n")
+    def _series_lines(self, title: str, series: list[Series], value_label: str, spark_label: str) -> list[Text]:
+        head = self._lines((title,), (bool(series),), lambda: [self._heading(title), self._muted(
+            f"{'series':<{self._name_width}} {value_label:>10}  {spark_label}" if series else "-")])
+        return head + [line for item in series for line in self._series_line(title, item)]
+
+    def _series_line(self, title: str, item: Series) -> list[Text]:
+        value, spark = f" {_number(item.value):>10}  ", self._spark(item.history)
+        rate = f" {item.history[-1]:.1f}/s" if item.kind == "counter" and item.history else ""
+
+        def build() -> list[Text]:
+            out = self._series_label(item)
+            out.append(value)
+            out.append(spark, style=self._palette.spark)
+            out.append(rate)
+            return [out]
+
+        return self._lines((title, item.key), (value, spark, rate), build)
+
+    def _histogram_lines(self, series: list[Series]) -> list[Text]:
+        head = self._lines(("Histograms",), (bool(series),), lambda: [self._heading("Histograms"), self._muted(
+            f"{'series':<{self._name_width}} {'count':>8} {'p50':>9} {'p90':>9} {'p99':>9}" if series else "-")])
+        return head + [
+            line
+            for item in series
+            for line in self._lines(("Histograms", item.key), tuple(item.summary.items()),
+                                    lambda: [self._histogram_line(item)])
+        ]
+
+    def _histogram_line(self, item: Series) -> Text:
+        summary = item.summary
+        out = self._series_label(item)
+        count = summary.get("count")
+        out.append(f" {_number(count if isinstance(count, (int, float)) else None):>8}")
+        for q in ("p50", "p90", "p99"):
+            value = summary.get(q)
+            text = duration(value) if "seconds" in item.name and isinstance(value, (int, float)) else (
+                _number(value) if isinstance(value, (int, float)) else "-")
+            out.append(f" {text:>9}")
         return out
 
-    def _histogram_text(self, series: list[Series]) -> Text:
-        out = Text()
-        self._heading(out, "Histograms")
-        if not series:
-            out.append("-\n", style=self._style("metrics--muted"))
-            return out
-        out.append(f"{'series':<{self._name_width}} {'count':>8} {'p50':>9} {'p90':>9} {'p99':>9}\n",
-                   style=self._style("metrics--muted"))
-        for item in series:
-            summary = item.summary
-            self._series_label(out, item)
-            count = summary.get("count")
-            out.append(f" {_number(count if isinstance(count, (int, float)) else None):>8}")
-            for q in ("p50", "p90", "p99"):
-                value = summary.get(q)
-                text = duration(value) if "seconds" in item.name and isinstance(value, (int, float)) else (
-                    _number(value) if isinstance(value, (int, float)) else "-")
-                out.append(f" {text:>9}")
-            out.append("\n")
-        return out
+    def _pool_lines(self) -> list[Text]:
+        pools = sorted(self.state.pools.values(), key=lambda p: p.name)
+        head = self._lines(("Worker pools",), (bool(pools),), lambda: [self._heading("Worker pools")] + (
+            [] if pools else [self._muted("-")]))
+        return head + [
+            line
+            for pool in pools
+            for line in self._lines(
+                ("Worker pools", pool.name),
+                (pool.busy, pool.workers, pool.steals_per_second, self._spark(pool.steals_history),
+                 tuple(pool.queue_depths.items())),
+                lambda: self._pool_text(pool),
+            )
+        ]
 
-    def _pool_text(self) -> Text:
-        out = Text()
-        self._heading(out, "Worker pools")
-        if not self.state.pools:
-            out.append("-\n", style=self._style("metrics--muted"))
-            return out
-        for pool in sorted(self.state.pools.values(), key=lambda p: p.name):
-            out.append_text(safe_text(pool.name, max_length=30))
-            workers = "-" if pool.workers is None else _number(pool.workers)
-            out.append("  busy ")
-            out.append(f"{_number(pool.busy)}/{workers}", style=self._style("metrics--busy"))
-            steals = "-" if pool.steals_per_second is None else f"{pool.steals_per_second:.1f}"
-            out.append(f"  steals/s {steals} ")
-            self._spark(out, list(pool.steals_history))
-            out.append("\n  queue depth per worker:")
+    def _pool_text(self, pool: PoolView) -> list[Text]:
+        palette = self._palette
+        out = safe_text(pool.name, max_length=30)
+        workers = "-" if pool.workers is None else _number(pool.workers)
+        out.append("  busy ")
+        out.append(f"{_number(pool.busy)}/{workers}", style=palette.busy)
+        steals = "-" if pool.steals_per_second is None else f"{pool.steals_per_second:.1f}"
+        out.append(f"  steals/s {steals} ")
+        out.append(self._spark(pool.steals_history), style=palette.spark)
+        lines = [out, Text("  queue depth per worker:")]
+        peak = max(pool.queue_depths.values(), default=0.0) or 1.0
+        for worker, depth in sorted(pool.queue_depths.items(), key=lambda kv: _worker_order(kv[0])):
+            entry = Text("  ")
+            entry.append_text(safe_text(worker, max_length=12))
+            entry.append(" ")
+            entry.append("█" * max(0, round(depth / peak * 8)) or "·", style=palette.spark)
+            entry.append(f" {_number(depth)}")
             # The pane does not wrap: a worker that would not fit starts a line of its own.
-            line = len("  queue depth per worker:")
-            peak = max(pool.queue_depths.values(), default=0.0) or 1.0
-            for worker, depth in sorted(pool.queue_depths.items(), key=lambda kv: _worker_order(kv[0])):
-                entry = Text("  ")
-                entry.append_text(safe_text(worker, max_length=12))
-                entry.append(" ")
-                entry.append("█" * max(0, round(depth / peak * 8)) or "·", style=self._style("metrics--spark"))
-                entry.append(f" {_number(depth)}")
-                if self._body_width and line + entry.cell_len > self._body_width:
-                    out.append("\n  ")
-                    line = 2
-                out.append_text(entry)
-                line += entry.cell_len
-            out.append("\n")
-        return out
+            if self._body_width and lines[-1].cell_len + entry.cell_len > self._body_width:
+                lines.append(Text("  "))
+            lines[-1].append_text(entry)
+        return lines
+
+
+_BLANK = Text()
+
+
+class _Palette(NamedTuple):
+    """The panel's component styles, read once a sync."""
+
+    spark: Style
+    heading: Style
+    muted: Style
+    busy: Style
 
 
 def _worker_order(worker: str) -> tuple[int, str]:

@@ -9,7 +9,8 @@ only when its size does depend on its content (``height`` or ``width`` is
 ``auto``); otherwise it updates its scrollbars in place. A scrollbar that
 appears or goes still lays out the screen, as Textual does for it. The
 content is not repainted for a new virtual size: the view repaints the
-lines that changed (a scroll offset clamped to the new size repaints all).
+lines that changed (a scroll offset clamped to the new size repaints all),
+and its scrollbars are `SteadyScrollBar`s, repainted when their thumbs move.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from __future__ import annotations
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
+
+from .steady_scrollbar import SteadyScrollBar
 
 
 class SteadyScrollView(ScrollView):
@@ -28,9 +32,40 @@ class SteadyScrollView(ScrollView):
         if self.styles.is_auto_height or self.styles.is_auto_width:
             self.refresh(layout=True)
             return
-        # Textual's own update of the scrollbars on a resize: their windows,
-        # their visibility (which lays out when it changes) and the offsets.
-        self._scroll_update(size)
+        # Textual's own update of the scrollbars on a resize (`_scroll_update`):
+        # their visibility (which lays out when it changes), their windows and
+        # the offsets; but not a repaint of each bar, which repaints itself if
+        # its thumb moved.
+        self._refresh_scrollbars()
+        width, height = self.container_size
+        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
+            self.vertical_scrollbar.window_virtual_size = size.height
+            self.vertical_scrollbar.window_size = height - self.scrollbar_size_horizontal
+        if self.show_horizontal_scrollbar and self.styles.scrollbar_size_horizontal:
+            self.horizontal_scrollbar.window_virtual_size = size.width
+            self.horizontal_scrollbar.window_size = width - self.scrollbar_size_vertical
+        self.scroll_x = self.validate_scroll_x(self.scroll_x)
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
+
+    # Textual's scrollbar properties, making `SteadyScrollBar`s.
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        if self._vertical_scrollbar is None:
+            self._vertical_scrollbar = self._start_scrollbar(
+                SteadyScrollBar(vertical=True, name="vertical", thickness=self.scrollbar_size_vertical))
+        return self._vertical_scrollbar
+
+    @property
+    def horizontal_scrollbar(self) -> ScrollBar:
+        if self._horizontal_scrollbar is None:
+            self._horizontal_scrollbar = self._start_scrollbar(
+                SteadyScrollBar(vertical=False, name="horizontal", thickness=self.scrollbar_size_horizontal))
+        return self._horizontal_scrollbar
+
+    def _start_scrollbar(self, bar: ScrollBar) -> ScrollBar:
+        bar.display = False
+        self.app._start_widget(self, bar)
+        return bar
 
     def repaint_lines(self, y: int, count: int = 1) -> None:
         """Repaint ``count`` lines from virtual line ``y``, and not the scrollbars beside them.

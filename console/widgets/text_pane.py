@@ -39,20 +39,31 @@ class TextPane(SteadyScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.text = Text()
         self._lines: list[Text] = []
         self._strips: dict[int, Strip] = {}
+
+    @property
+    def text(self) -> Text:
+        """What the pane shows, as one text."""
+        return Text("\n").join(self._lines)
 
     def show(self, text: Text | str, *, keep_scroll: bool = False) -> None:
         """Show ``text`` from its first line, or, ``keep_scroll``, from where the pane is scrolled to."""
         text = Text(text) if isinstance(text, str) else text
-        if text == self.text:
-            return
-        self.text = text
+        self.show_lines(text.split("\n", allow_blank=True) if text.plain else [], keep_scroll=keep_scroll)
+
+    def show_lines(self, lines: list[Text], *, keep_scroll: bool = False) -> None:
+        """`show` for a text already in lines (no newlines in them).
+
+        A line that is the very object shown before is known unchanged
+        without comparing it: a panel that keeps the lines it built for
+        unchanged state costs no comparison for them.
+        """
         shown, strips = self._lines, self._strips
-        lines = text.split("\n", allow_blank=True) if text.plain else []
-        kept = {index for index, (was, now) in enumerate(zip(shown, lines)) if was == now}
-        self._lines = lines
+        kept = {index for index, (was, now) in enumerate(zip(shown, lines)) if was is now or was == now}
+        if len(kept) == len(shown) == len(lines):
+            return
+        self._lines = list(lines)
         self._strips = {index: strip for index, strip in strips.items() if index in kept}
         self.virtual_size = Size(max((line.cell_len for line in lines), default=0), len(lines))
         if not keep_scroll and self.scroll_offset != (0, 0):
@@ -77,8 +88,10 @@ class TextPane(SteadyScrollView, can_focus=True):
             return Strip.blank(width, base)
         strip = self._strips.get(index)
         if strip is None:
-            line = self._lines[index].copy()
-            line.end = ""
-            strip = Strip(line.render(self.app.console), line.cell_len).apply_style(base)
+            line = self._lines[index]
+            console = self.app.console
+            # `Text.render` draws a text's own style only under its spans; here it is under every cell.
+            style = base + console.get_style(line.style) if line.style else base
+            strip = Strip(line.render(console), line.cell_len).apply_style(style)
             self._strips[index] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, base)

@@ -80,6 +80,10 @@ class WorkflowList(NavOptionList, SteadyScrollView):
                     self._reprompt(index, prompt)
         self._prompts = prompts
 
+    def on_resize(self) -> None:
+        # Entries break their lines for the list's width (the first layout gives it one).
+        self.sync()
+
     def _reprompt(self, index: int, prompt: Text) -> None:
         """Give option ``index`` its new prompt, repainting only its lines if it keeps its height."""
         # OptionList keeps each option's height and rendering in private

@@ -126,7 +126,7 @@ def make_live_app(engine: Engine, *, readonly: bool = False) -> FlowConsoleApp:
 
 
 async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 8.0, step: float = 0.05) -> None:
-    """Let the app run until ``condition()`` is true (the 20 Hz drain needs real time)."""
+    """Let the app run until ``condition()`` is true (the drain and the frame need real time)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():

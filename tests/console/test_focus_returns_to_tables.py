@@ -11,6 +11,7 @@ from engine import FakeClock
 
 from console.app import FlowConsoleApp
 from console.views import VIEWS
+from console.widgets.command_line import CommandLine
 from console.widgets.dlq_browser import DlqBrowser
 from console.widgets.help_screen import HelpScreen
 from console.widgets.reason_dialog import ReasonDialog
@@ -102,3 +103,18 @@ async def test_f_on_the_instance_table_opens_the_event_choice_of_that_instance()
         assert app.focused is events
         assert events.highlighted is not None
         assert not events.get_option_at_index(events.highlighted).disabled
+
+
+async def test_the_refocus_after_a_dialog_leaves_focus_on_a_command_line_opened_before_it() -> None:
+    # On an idle screen the refresh the refocus waits for can come after the
+    # operator's next key: the command line it opened keeps the keys typed.
+    app = _app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("8", "colon")
+        await pilot.pause()
+        command_line = app.query_one(CommandLine)
+        assert app.focused is command_line
+        app._refocus_view()
+        await pilot.press("d", "a", "g", "enter")
+        await pilot.pause()
+        assert app.current_view == "dag"

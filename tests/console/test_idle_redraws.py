@@ -12,7 +12,7 @@ from console.app import FlowConsoleApp
 from console.bridge import EventBridge
 from console.widgets.event_rows import EventRows
 
-from .conftest import T0, quiet
+from .conftest import T0, count_painted, quiet
 
 
 class Counting:
@@ -92,19 +92,14 @@ async def test_drains_between_two_frames_make_one_redraw(monkeypatch) -> None:
     app = quiet(FlowConsoleApp(recorded_events=_events(3), clock=FakeClock(T0)))
     async with app.run_test(size=(120, 30)) as pilot:
         await _events_view(app, pilot)
-        now = [1_000.0]
-        monkeypatch.setattr(drain.time, "monotonic", lambda: now[0])
-        app._last_frame = now[0]
         synced: list[str] = []
         sync_view = app._sync_view
         monkeypatch.setattr(app, "_sync_view", lambda alias: (synced.append(alias), sync_view(alias)))
         for step in range(5):
             app.bridge.on_event(_events(1, start=10 + step)[0])
-            now[0] += drain.FRAME_INTERVAL / 10
-            app._drain()
+            app._fold()
         assert synced == []
-        now[0] += drain.FRAME_INTERVAL
-        app._drain()
+        app._frame()
         assert synced == ["events"]
         assert len(app.view_states["events"].rows) == 8
 
@@ -153,3 +148,48 @@ async def test_a_metrics_read_is_drawn_in_the_next_frame_not_at_once() -> None:
         assert synced == [1]
         panel.refresh_clock()
         assert synced == [1]
+
+
+def _counters(**values: float) -> list[dict[str, Any]]:
+    return [{"name": "orders_total", "kind": "counter", "series": [
+        {"labels": {"shop": shop}, "value": value} for shop, value in values.items()]}]
+
+
+async def test_a_metrics_read_repaints_only_the_lines_of_the_series_it_changed() -> None:
+    from console.widgets.metrics_panel import MetricsPanel
+    from console.widgets.text_pane import TextPane
+
+    clock = FakeClock(T0)
+    app = quiet(FlowConsoleApp(recorded_events=_events(1), clock=clock))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("7")
+        panel = app.query_one(MetricsPanel)
+        for _ in range(2):
+            panel.state.apply_collect(_counters(a=1, b=1, c=1))
+            clock.advance(1)
+        panel.sync()
+        await pilot.pause()
+        body = app.query_one("#metrics-body", TextPane)
+        lines = body.text.plain.split("\n")
+        painted = count_painted(body)
+        panel.state.apply_collect(_counters(a=1, b=5, c=1))
+        panel.sync()
+        await pilot.pause()
+        assert sorted(set(painted)) == [next(i for i, line in enumerate(lines) if "shop=b" in line)]
+
+
+async def test_a_metrics_sync_with_nothing_new_keeps_every_line_it_drew() -> None:
+    from console.widgets.metrics_panel import MetricsPanel
+    from console.widgets.text_pane import TextPane
+
+    app = quiet(FlowConsoleApp(recorded_events=_events(1), clock=FakeClock(T0)))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("7")
+        panel = app.query_one(MetricsPanel)
+        panel.state.apply_collect(_counters(a=1, b=2))
+        panel.sync()
+        await pilot.pause()
+        body = app.query_one("#metrics-body", TextPane)
+        drawn = list(body._lines)
+        panel.sync()
+        assert all(now is was for now, was in zip(body._lines, drawn)) and len(body._lines) == len(drawn)

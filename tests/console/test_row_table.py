@@ -200,3 +200,18 @@ async def test_a_text_pane_repaints_only_the_lines_a_new_text_changes() -> None:
         await pilot.pause()
         assert sorted(set(painted)) == [2, 3]
         assert [pane.render_line(y).text.rstrip() for y in range(4)][2:] == ["task: b", "attempt: 2"]
+
+
+async def test_a_text_pane_draws_a_lines_own_style_under_its_spans() -> None:
+    from rich.style import Style
+
+    app = OnePane()
+    async with app.run_test(size=(40, 8)) as pilot:
+        pane = app.query_one(TextPane)
+        line = Text("heading ", style="bold")
+        line.append("red", style="red")
+        pane.show_lines([line])
+        await pilot.pause()
+        segments = list(pane.render_line(0))
+        assert segments[0].text == "heading " and segments[0].style.bold
+        assert segments[1].text == "red" and segments[1].style.bold and segments[1].style.color == Style.parse("red").color
