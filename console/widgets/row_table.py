@@ -138,9 +138,7 @@ class RowTable(TableKeys, SteadyScrollView, can_focus=True):
             return
         # Only the rows whose cells changed are drawn again (a row's line is
         # one below its index: the header is the first).
-        for row, (before, now) in enumerate(zip(shown, signatures)):
-            if before != now:
-                self.repaint_lines(row + 1)
+        self.repaint_rows(row + 1 for row, (before, now) in enumerate(zip(shown, signatures)) if before != now)
 
     @property
     def row_count(self) -> int:

@@ -15,6 +15,8 @@ and its scrollbars are `SteadyScrollBar`s, repainted when their thumbs move.
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.scroll_view import ScrollView
@@ -74,3 +76,11 @@ class SteadyScrollView(ScrollView):
         a scrollbar in a dirty region is rendered again whole.
         """
         self.refresh(Region(0, y - self.scroll_offset.y, self.scrollable_content_region.width, count))
+
+    def repaint_rows(self, lines: Iterable[int]) -> None:
+        """`repaint_lines` for each of the virtual ``lines`` on screen, in one refresh."""
+        top = self.scroll_offset.y
+        region = self.scrollable_content_region
+        regions = [Region(0, y - top, region.width, 1) for y in lines if 0 <= y - top < region.height]
+        if regions:
+            self.refresh(*regions)

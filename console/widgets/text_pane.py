@@ -70,9 +70,7 @@ class TextPane(SteadyScrollView, can_focus=True):
             self.scroll_to(0, 0, animate=False)
             self.refresh()
             return
-        for index in range(max(len(shown), len(lines))):
-            if index not in kept:
-                self.repaint_lines(index)
+        self.repaint_rows(index for index in range(max(len(shown), len(lines))) if index not in kept)
 
     def notify_style_update(self) -> None:
         # A new theme: the kept lines were drawn in the old one's styles.

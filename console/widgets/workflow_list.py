@@ -21,6 +21,7 @@ as the list's size never depends on its content (`SteadyScrollView`).
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.widgets.option_list import Option
@@ -93,12 +94,19 @@ class WorkflowList(NavOptionList, SteadyScrollView):
         option._set_prompt(prompt)
         padding = self.get_component_styles("option-list--option").padding
         width = self.scrollable_content_region.width - self._get_left_gutter_width() - padding.width
-        if height is None or self._get_visual(option).get_height(self.styles, width) != height:
+        if height is None or self._rows(option, prompt, width) != height:
             self._clear_caches()
             return
         for key in [key for key in self._option_render_cache.keys() if key[0] is option]:
             self._option_render_cache.discard(key)
         self.repaint_lines(self._index_to_line[index], height)
+
+    def _rows(self, option: Option, prompt: Text, width: int) -> int:
+        """The rows ``prompt`` takes: one a line when each fits (the entries break their own lines), else as Textual wraps it."""
+        lines = prompt.plain.split("\n")
+        if all(cell_len(line) <= width for line in lines):
+            return len(lines)
+        return self._get_visual(option).get_height(self.styles, width)
 
     def _first_pick(self, names: list[str]) -> int:
         """The first DAG workflow: the console opens on the DAG view."""
