@@ -49,17 +49,14 @@ def sparkline(values: list[float], width: int, *, capacity: int | None = None, d
     value falls in it, and the line moves by a whole bar, so a quiet series
     draws the same line from one read to the next.
     """
-    if not values:
-        return [(" ", 0.0)] * width
     if capacity is None:
-        size = max(1, -(-len(values) // width))
-        buckets = [values[i:i + size] for i in range(0, len(values), size)][-width:]
+        size, first = max(1, -(-len(values) // width)), 0
     else:
         size = max(1, -(-capacity // width))
         first = -dropped % size
-        buckets = [values[i:i + size] for i in range(first, len(values), size)][-width:]
-        if not buckets:
-            return [(" ", 0.0)] * width
+    buckets = [values[i:i + size] for i in range(first, len(values), size)][-width:]
+    if not buckets:
+        return [(" ", 0.0)] * width
     peak = max((max(b) for b in buckets), default=0.0) or 1.0
     out = []
     for bucket in buckets:

@@ -177,9 +177,12 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         name_width = self._name_width
         return safe_text(series.key.ljust(name_width), max_length=name_width)
 
+    def _head(self, title: str, columns: str) -> list[Text]:
+        """A section's heading and, when not empty, the line under it (its columns, or "-" for no series)."""
+        return self._lines((title,), (columns,), lambda: [self._heading(title)] + ([self._muted(columns)] if columns else []))
+
     def _series_lines(self, title: str, series: list[Series], value_label: str, spark_label: str) -> list[Text]:
-        head = self._lines((title,), (bool(series),), lambda: [self._heading(title), self._muted(
-            f"{'series':<{self._name_width}} {value_label:>10}  {spark_label}" if series else "-")])
+        head = self._head(title, f"{'series':<{self._name_width}} {value_label:>10}  {spark_label}" if series else "-")
         return head + [line for item in series for line in self._series_line(title, item)]
 
     def _series_line(self, title: str, item: Series) -> list[Text]:
@@ -196,43 +199,39 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         return self._lines((title, item.key), (value, spark, rate), build)
 
     def _histogram_lines(self, series: list[Series]) -> list[Text]:
-        head = self._lines(("Histograms",), (bool(series),), lambda: [self._heading("Histograms"), self._muted(
-            f"{'series':<{self._name_width}} {'count':>8} {'p50':>9} {'p90':>9} {'p99':>9}" if series else "-")])
-        return head + [
-            line
-            for item in series
-            for line in self._lines(("Histograms", item.key), tuple(item.summary.items()),
-                                    lambda: [self._histogram_line(item)])
-        ]
+        head = self._head("Histograms", (
+            f"{'series':<{self._name_width}} {'count':>8} {'p50':>9} {'p90':>9} {'p99':>9}" if series else "-"))
+        return head + [line for item in series for line in self._histogram_line(item)]
 
-    def _histogram_line(self, item: Series) -> Text:
-        summary = item.summary
-        out = self._series_label(item)
-        count = summary.get("count")
-        out.append(f" {_number(count if isinstance(count, (int, float)) else None):>8}")
-        for q in ("p50", "p90", "p99"):
-            value = summary.get(q)
-            text = duration(value) if "seconds" in item.name and isinstance(value, (int, float)) else (
-                _number(value) if isinstance(value, (int, float)) else "-")
-            out.append(f" {text:>9}")
-        return out
+    def _histogram_line(self, item: Series) -> list[Text]:
+        def build() -> list[Text]:
+            summary = item.summary
+            out = self._series_label(item)
+            count = summary.get("count")
+            out.append(f" {_number(count if isinstance(count, (int, float)) else None):>8}")
+            for q in ("p50", "p90", "p99"):
+                value = summary.get(q)
+                text = duration(value) if "seconds" in item.name and isinstance(value, (int, float)) else (
+                    _number(value) if isinstance(value, (int, float)) else "-")
+                out.append(f" {text:>9}")
+            return [out]
+
+        return self._lines(("Histograms", item.key), tuple(item.summary.items()), build)
 
     def _pool_lines(self) -> list[Text]:
         pools = sorted(self.state.pools.values(), key=lambda p: p.name)
-        head = self._lines(("Worker pools",), (bool(pools),), lambda: [self._heading("Worker pools")] + (
-            [] if pools else [self._muted("-")]))
-        return head + [
-            line
-            for pool in pools
-            for line in self._lines(
-                ("Worker pools", pool.name),
-                (pool.busy, pool.workers, pool.steals_per_second, self._spark(pool.steals_history),
-                 tuple(pool.queue_depths.items())),
-                lambda: self._pool_text(pool),
-            )
-        ]
+        return self._head("Worker pools", "" if pools else "-") + [
+            line for pool in pools for line in self._pool_line(pool)]
 
-    def _pool_text(self, pool: PoolView) -> list[Text]:
+    def _pool_line(self, pool: PoolView) -> list[Text]:
+        spark = self._spark(pool.steals_history)
+        return self._lines(
+            ("Worker pools", pool.name),
+            (pool.busy, pool.workers, pool.steals_per_second, spark, tuple(pool.queue_depths.items())),
+            lambda: self._pool_text(pool, spark),
+        )
+
+    def _pool_text(self, pool: PoolView, spark: str) -> list[Text]:
         palette = self._palette
         out = safe_text(pool.name, max_length=30)
         workers = "-" if pool.workers is None else _number(pool.workers)
@@ -240,7 +239,7 @@ class MetricsPanel(RestyleOnStyleChange, Vertical):
         out.append(f"{_number(pool.busy)}/{workers}", style=palette.busy)
         steals = "-" if pool.steals_per_second is None else f"{pool.steals_per_second:.1f}"
         out.append(f"  steals/s {steals} ")
-        out.append(self._spark(pool.steals_history), style=palette.spark)
+        out.append(spark, style=palette.spark)
         lines = [out, Text("  queue depth per worker:")]
         peak = max(pool.queue_depths.values(), default=0.0) or 1.0
         for worker, depth in sorted(pool.queue_depths.items(), key=lambda kv: _worker_order(kv[0])):
